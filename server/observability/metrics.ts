@@ -1,0 +1,91 @@
+import { readdirSync } from 'node:fs'
+
+type Labels = Readonly<Record<string, string>>
+
+/** A monotonically increasing counter, optionally split by label values. */
+export class Counter {
+  readonly #values = new Map<string, number>()
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+
+  inc(labels?: Labels, by = 1): void {
+    const key = labels ? renderLabels(labels) : ''
+    this.#values.set(key, (this.#values.get(key) ?? 0) + by)
+  }
+
+  /** The value for one label set (or the unlabelled series); 0 when never incremented. */
+  get(labels?: Labels): number {
+    return this.#values.get(labels ? renderLabels(labels) : '') ?? 0
+  }
+
+  /** Sum over every label set. */
+  total(): number {
+    let sum = 0
+    for (const v of this.#values.values()) sum += v
+    return sum
+  }
+
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`]
+    if (this.#values.size === 0) lines.push(`${this.name} 0`)
+    for (const [key, value] of this.#values) lines.push(`${this.name}${key} ${value}`)
+    return lines.join('\n')
+  }
+}
+
+/** A value read when the metrics are rendered (a gauge, or a counter kept elsewhere). */
+export class Gauge {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly read: () => number,
+    readonly type: 'gauge' | 'counter' = 'gauge',
+  ) {}
+
+  render(): string {
+    return `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} ${this.type}\n${this.name} ${this.read()}`
+  }
+}
+
+function renderLabels(labels: Labels): string {
+  const parts = Object.keys(labels)
+    .sort()
+    .map((k) => `${k}="${escapeLabel(labels[k] ?? '')}"`)
+  return `{${parts.join(',')}}`
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
+}
+
+/** Open file descriptors of this process, from /proc; -1 where /proc is not available. */
+export function countOpenFds(): number {
+  try {
+    return readdirSync('/proc/self/fd').length
+  } catch {
+    return -1
+  }
+}
+
+/** Holds every metric sluice exposes and renders them in the Prometheus text format. */
+export class MetricsRegistry {
+  readonly #metrics: Array<Counter | Gauge> = []
+
+  counter(name: string, help: string): Counter {
+    const c = new Counter(name, help)
+    this.#metrics.push(c)
+    return c
+  }
+
+  gauge(name: string, help: string, read: () => number, type?: 'gauge' | 'counter'): Gauge {
+    const g = new Gauge(name, help, read, type)
+    this.#metrics.push(g)
+    return g
+  }
+
+  render(): string {
+    return `${this.#metrics.map((m) => m.render()).join('\n')}\n`
+  }
+}

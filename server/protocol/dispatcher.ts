@@ -1,0 +1,187 @@
+import type { Logger } from '../observability/log.ts'
+import type { Counter } from '../observability/metrics.ts'
+import { ToolInputError, UnknownToolError } from '../tools/errors.ts'
+import type { ToolRegistry } from '../tools/registry.ts'
+import type { ToolResult } from '../tools/types.ts'
+import {
+  ErrorCode,
+  invalidParams,
+  invalidRequest,
+  methodNotFound,
+  ProtocolError,
+} from './errors.ts'
+import {
+  errorMessage,
+  isNotification,
+  isRequest,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  resultMessage,
+} from './jsonrpc.ts'
+import type { McpPeer } from './peer.ts'
+import { isAtLeast, negotiateVersion } from './versions.ts'
+
+export interface DispatcherOptions {
+  tools: ToolRegistry
+  serverInfo: { name: string; version: string }
+  toolCalls: Counter
+  logger: Logger
+  instructions?: string
+}
+
+export interface DispatchOptions {
+  /** Seed-server compatibility: a method naming a registered tool is a call of that tool. */
+  directToolCalls?: boolean
+}
+
+type Handler = (req: JsonRpcRequest, peer: McpPeer) => Promise<Record<string, unknown> | undefined>
+
+/**
+ * MCP method dispatch. Requests run concurrently: `dispatch` returns at once and each response
+ * is sent on the peer when ready. A cancelled call sends nothing, as the MCP cancellation rules ask.
+ */
+export class Dispatcher {
+  readonly #handlers: Record<string, Handler>
+
+  constructor(private readonly options: DispatcherOptions) {
+    this.#handlers = {
+      initialize: async (req, peer) => this.#initialize(req, peer),
+      ping: async () => ({}),
+      'tools/list': async () => ({ tools: this.options.tools.list() }),
+      'tools/call': (req, peer) =>
+        this.#callTool(req, peer, req.params?.name, req.params?.arguments),
+    }
+  }
+
+  /** Handles one validated message from the peer. Never throws; errors become responses. */
+  dispatch(message: JsonRpcMessage, peer: McpPeer, options?: DispatchOptions): void {
+    if (isRequest(message)) {
+      void this.#answer(message, peer, options)
+    } else if (isNotification(message)) {
+      this.#notify(message, peer)
+    }
+    // Responses from the client answer requests sluice never sends yet; nothing to route.
+  }
+
+  async #answer(req: JsonRpcRequest, peer: McpPeer, options?: DispatchOptions): Promise<void> {
+    try {
+      const result = await this.#route(req, peer, options)
+      if (result) peer.send(resultMessage(req.id, result))
+    } catch (err) {
+      const error =
+        err instanceof ProtocolError
+          ? err
+          : new ProtocolError(ErrorCode.InternalError, 'Internal error: the request failed')
+      if (!(err instanceof ProtocolError)) {
+        this.options.logger.error('request_failed', {
+          session: peer.sessionId,
+          method: req.method,
+          err,
+        })
+      }
+      peer.send(errorMessage(req.id, error))
+    }
+  }
+
+  #route(req: JsonRpcRequest, peer: McpPeer, options?: DispatchOptions) {
+    const handler = this.#handlers[req.method]
+    if (handler) {
+      if (req.method !== 'initialize' && req.method !== 'ping' && !peer.state.protocolVersion) {
+        throw invalidRequest(
+          `session ${peer.sessionId} is not initialized; send initialize before ${req.method}`,
+        )
+      }
+      return handler(req, peer)
+    }
+    if (options?.directToolCalls && this.options.tools.has(req.method)) {
+      return this.#callTool(req, peer, req.method, req.params)
+    }
+    throw methodNotFound(req.method)
+  }
+
+  #notify(note: JsonRpcNotification, peer: McpPeer): void {
+    if (note.method === 'notifications/initialized') {
+      peer.state.clientReady = true
+    } else if (note.method === 'notifications/cancelled') {
+      const id = note.params?.requestId
+      if (typeof id === 'string' || typeof id === 'number') {
+        const reason = typeof note.params?.reason === 'string' ? note.params.reason : 'cancelled'
+        peer.calls.cancel(id, reason)
+      }
+    }
+    // Other notifications (progress, roots/list_changed, ...) need no answer.
+  }
+
+  async #initialize(req: JsonRpcRequest, peer: McpPeer): Promise<Record<string, unknown>> {
+    if (peer.state.protocolVersion) {
+      throw invalidRequest(`session ${peer.sessionId} is already initialized`)
+    }
+    const requested = req.params?.protocolVersion
+    if (typeof requested !== 'string') throw invalidParams('initialize needs "protocolVersion"')
+    const version = negotiateVersion(requested)
+    peer.state.protocolVersion = version
+    const info = req.params?.clientInfo as { name?: unknown; version?: unknown } | undefined
+    if (info && typeof info.name === 'string') {
+      peer.state.clientInfo = { name: info.name, version: String(info.version ?? '') }
+    }
+    return {
+      protocolVersion: version,
+      capabilities: { tools: { listChanged: false } },
+      serverInfo: this.options.serverInfo,
+      ...(this.options.instructions ? { instructions: this.options.instructions } : {}),
+    }
+  }
+
+  async #callTool(
+    req: JsonRpcRequest,
+    peer: McpPeer,
+    name: unknown,
+    args: unknown,
+  ): Promise<Record<string, unknown> | undefined> {
+    if (typeof name !== 'string') throw invalidParams('tools/call needs a tool "name"')
+    if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
+      throw invalidParams(`"arguments" of tool '${name}' must be an object`)
+    }
+    const controller = peer.calls.begin(req.id)
+    if (!controller)
+      throw invalidRequest(`request id ${JSON.stringify(req.id)} is already in flight`)
+    const ctx = { signal: controller.signal, sessionId: peer.sessionId, requestId: req.id }
+    const count = (outcome: string) => this.options.toolCalls.inc({ tool: name, outcome })
+    try {
+      const result = await this.options.tools.call(name, args, ctx)
+      count(result.isError ? 'error' : 'ok')
+      return controller.signal.aborted ? undefined : toRecord(result)
+    } catch (err) {
+      if (controller.signal.aborted) {
+        count('cancelled')
+        return undefined
+      }
+      if (err instanceof UnknownToolError) {
+        this.options.toolCalls.inc({ tool: '(unknown)', outcome: 'unknown_tool' })
+        throw new ProtocolError(ErrorCode.InvalidParams, err.message)
+      }
+      if (err instanceof ToolInputError) {
+        count('invalid_input')
+        // From 2025-11-25 on, input validation failures are tool execution errors (SEP-1303)
+        // so that the model can correct itself; before, they are -32602 protocol errors.
+        const version = peer.state.protocolVersion
+        if (version && isAtLeast(version, '2025-11-25')) return toolError(err.message)
+        throw new ProtocolError(ErrorCode.InvalidParams, err.message)
+      }
+      count('error')
+      this.options.logger.warn('tool_failed', { session: peer.sessionId, tool: name, err })
+      return toolError(`Tool error: ${name} failed: ${(err as Error)?.message ?? String(err)}`)
+    } finally {
+      peer.calls.end(req.id, controller)
+    }
+  }
+}
+
+function toolError(text: string): Record<string, unknown> {
+  return { content: [{ type: 'text', text }], isError: true }
+}
+
+function toRecord(result: ToolResult): Record<string, unknown> {
+  return result as unknown as Record<string, unknown>
+}

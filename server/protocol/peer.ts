@@ -1,0 +1,24 @@
+import type { JsonRpcMessage } from './jsonrpc.ts'
+import type { PendingCalls } from './pending-calls.ts'
+import type { ProtocolVersion } from './versions.ts'
+
+/** Where a session is in the MCP lifecycle. */
+export interface PeerState {
+  /** Set when initialize has been answered. */
+  protocolVersion: ProtocolVersion | undefined
+  /** Set by notifications/initialized. */
+  clientReady: boolean
+  clientInfo: { name: string; version: string } | undefined
+}
+
+/**
+ * What the dispatcher needs of a session. The session layer implements it, so the protocol
+ * never depends on how sessions or transports work.
+ */
+export interface McpPeer {
+  readonly sessionId: string
+  readonly state: PeerState
+  readonly calls: PendingCalls
+  /** Queues a message for the client; false when it could not be queued. */
+  send(message: JsonRpcMessage): boolean
+}

@@ -1,0 +1,86 @@
+import type { TObject } from '@sinclair/typebox'
+import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler'
+import { ToolInputError, ToolRegistrationError, UnknownToolError } from './errors.ts'
+import type {
+  ToolContext,
+  ToolDefinition,
+  ToolDescriptor,
+  ToolHandler,
+  ToolResult,
+} from './types.ts'
+
+interface RegisteredTool {
+  descriptor: ToolDescriptor
+  check: TypeCheck<TObject>
+  handler: ToolHandler<TObject>
+}
+
+// MCP 2025-11-25 tool names: 1 to 128 of these characters.
+const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/
+const MAX_REPORTED_PROBLEMS = 5
+
+/** The tools a server offers; each tool's TypeBox schema is its published schema and its validator. */
+export class ToolRegistry {
+  readonly #tools = new Map<string, RegisteredTool>()
+  #listCache: ToolDescriptor[] | undefined
+
+  /**
+   * Registers a tool. The handler receives arguments already validated against `definition.input`.
+   * @throws ToolRegistrationError when the name is taken or is not a valid tool name.
+   */
+  tool<S extends TObject>(
+    name: string,
+    definition: ToolDefinition<S>,
+    handler: ToolHandler<S>,
+  ): this {
+    if (!TOOL_NAME.test(name)) {
+      throw new ToolRegistrationError(`tool name '${name}' must match ${TOOL_NAME.source}`)
+    }
+    if (this.#tools.has(name))
+      throw new ToolRegistrationError(`tool '${name}' is already registered`)
+    const descriptor: ToolDescriptor = {
+      name,
+      ...(definition.title === undefined ? {} : { title: definition.title }),
+      description: definition.description,
+      // Round-trip through JSON to publish the plain JSON Schema without TypeBox's symbol keys.
+      inputSchema: JSON.parse(JSON.stringify(definition.input)),
+    }
+    this.#tools.set(name, {
+      descriptor,
+      check: TypeCompiler.Compile(definition.input) as TypeCheck<TObject>,
+      handler: handler as ToolHandler<TObject>,
+    })
+    this.#listCache = undefined
+    return this
+  }
+
+  has(name: string): boolean {
+    return this.#tools.has(name)
+  }
+
+  /** What `tools/list` publishes, in registration order. */
+  list(): ToolDescriptor[] {
+    this.#listCache ??= [...this.#tools.values()].map((t) => t.descriptor)
+    return this.#listCache
+  }
+
+  /**
+   * Validates the arguments and runs the tool.
+   * @throws UnknownToolError, ToolInputError before the handler runs; whatever the handler throws.
+   */
+  async call(name: string, args: unknown, ctx: ToolContext): Promise<ToolResult> {
+    const tool = this.#tools.get(name)
+    if (!tool) throw new UnknownToolError(name)
+    const input = args ?? {}
+    if (!tool.check.Check(input)) {
+      const problems: string[] = []
+      for (const e of tool.check.Errors(input)) {
+        problems.push(`${e.path || '/'}: ${e.message}`)
+        if (problems.length >= MAX_REPORTED_PROBLEMS) break
+      }
+      throw new ToolInputError(name, problems)
+    }
+    const result = await tool.handler(input, ctx)
+    return typeof result === 'string' ? { content: [{ type: 'text', text: result }] } : result
+  }
+}

@@ -1,0 +1,88 @@
+import type { ServerMetrics } from '../observability/server-metrics.ts'
+import type { Dispatcher } from '../protocol/dispatcher.ts'
+import type { SessionRegistry } from '../session/registry.ts'
+import { isWellFormedSessionId } from '../session/session-id.ts'
+import { readJsonRpcBody } from './json-body.ts'
+import { streamSession } from './session-stream.ts'
+import { encodeSseEvent } from './sse-frame.ts'
+import {
+  badRequest,
+  sessionNotFound,
+  toTransportError,
+  transportErrorResponse,
+} from './transport-error.ts'
+
+export interface LegacySseOptions {
+  registry: SessionRegistry
+  dispatcher: Dispatcher
+  metrics: ServerMetrics
+  maxBodyBytes: number
+}
+
+export interface OpenStreamOptions {
+  /** Path the client must POST to; `?<sessionParam>=<id>` is appended. */
+  postPath: string
+  sessionParam: 'sessionId' | 'session_id'
+  /** Seed-server flow: also send `data: Connected to session <id>` after the endpoint frame. */
+  greet: boolean
+  /**
+   * Called when the server (not the client) ends the session while its stream is open, so the
+   * HTTP layer can drop a connection whose reader may have stopped reading.
+   */
+  onServerClose: () => void
+}
+
+export interface PostOptions {
+  /** Seed-server flow: a method that names a registered tool is a call of that tool. */
+  directToolCalls: boolean
+}
+
+/** The HTTP+SSE transport of MCP 2024-11-05: GET opens a session's stream, POST carries messages. */
+export class LegacySseTransport {
+  constructor(private readonly options: LegacySseOptions) {}
+
+  /**
+   * Opens a session bound to this request's stream. The returned generator yields the endpoint
+   * frame first, before any await. The client's abort closes the session at once.
+   */
+  open(request: Request, opts: OpenStreamOptions): AsyncGenerator<Uint8Array, void, undefined> {
+    const session = this.options.registry.create({ endsWithStream: true })
+    session.openStream()
+    const endpoint = `${opts.postPath}?${opts.sessionParam}=${session.id}`
+    const frames = [encodeSseEvent({ event: 'endpoint', data: endpoint })]
+    if (opts.greet) frames.push(encodeSseEvent({ data: `Connected to session ${session.id}` }))
+
+    const onAbort = () => session.close('client_abort')
+    if (request.signal.aborted) onAbort()
+    else request.signal.addEventListener('abort', onAbort, { once: true })
+    session.signal.addEventListener(
+      'abort',
+      () => {
+        request.signal.removeEventListener('abort', onAbort)
+        if (session.closeReason !== 'client_abort') opts.onServerClose()
+      },
+      { once: true },
+    )
+    return streamSession(session, frames)
+  }
+
+  /** Takes one JSON-RPC message for a session: 202 at once, the answer travels on the stream. */
+  async post(request: Request, url: URL, opts: PostOptions): Promise<Response> {
+    try {
+      const id = url.searchParams.get('sessionId') ?? url.searchParams.get('session_id')
+      if (id === null) throw badRequest('missing sessionId query parameter')
+      if (!isWellFormedSessionId(id)) throw badRequest('malformed sessionId')
+      const session = this.options.registry.get(id)
+      if (!session) throw sessionNotFound(id)
+      const message = await readJsonRpcBody(request, this.options.maxBodyBytes)
+      if (session.isClosed) throw sessionNotFound(id)
+      session.touch()
+      this.options.dispatcher.dispatch(message, session, opts)
+      return new Response('Accepted', { status: 202 })
+    } catch (err) {
+      const error = toTransportError(err)
+      this.options.metrics.httpRejections.inc({ status: String(error.status) })
+      return transportErrorResponse(error)
+    }
+  }
+}
