@@ -94,6 +94,7 @@ export class Dispatcher {
       }
       return handler(req, peer)
     }
+    // The seed server answered these without an initialize handshake; its scripts rely on it.
     if (options?.directToolCalls && this.options.tools.has(req.method)) {
       return this.#callTool(req, peer, req.method, req.params)
     }

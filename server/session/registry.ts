@@ -51,6 +51,11 @@ export class SessionRegistry {
     return session
   }
 
+  /** Ids of the open sessions, oldest first. */
+  ids(): IterableIterator<string> {
+    return this.#sessions.keys()
+  }
+
   get(id: string): Session | undefined {
     return this.#sessions.get(id)
   }
