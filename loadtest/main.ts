@@ -1,0 +1,49 @@
+import { writeFileSync } from 'node:fs'
+import { OptionsError, parseOptions, usage } from './options.ts'
+import { renderMarkdown } from './report.ts'
+import { runLoadtest } from './run.ts'
+import { externalTarget, RemoteTargetError, startLocalSluice, type Target } from './target.ts'
+
+/** `bun run loadtest`: exits 0 on a passing verdict, 1 on a failing one, 2 on bad usage. */
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2)
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(usage())
+    return 0
+  }
+  let options: ReturnType<typeof parseOptions>
+  let target: Target
+  try {
+    options = parseOptions(argv)
+    target = options.target
+      ? externalTarget(options.target, options.targetPid, options.allowRemote)
+      : await startLocalSluice(['--send-deadline-ms', String(options.serverSendDeadlineMs)])
+  } catch (err) {
+    if (err instanceof OptionsError || err instanceof RemoteTargetError) {
+      console.error(`loadtest: ${err.message}`)
+      return 2
+    }
+    throw err
+  }
+  console.log(
+    `loadtest: target ${target.base.href}${target.managed ? ' (local sluice)' : ''}, seed ${options.seed}`,
+  )
+  try {
+    const report = await runLoadtest(target, options, (s) => {
+      const failed = s.verdict.checks.filter((c) => !c.passed)
+      console.log(
+        `loadtest: ${s.name} ${s.verdict.passed ? 'PASS' : 'FAIL'} ${JSON.stringify(s.figures)}` +
+          failed.map((c) => `\n  failed: ${c.name}: ${c.detail}`).join(''),
+      )
+    })
+    const markdown = renderMarkdown(report)
+    if (options.json) writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`)
+    if (options.markdown) writeFileSync(options.markdown, markdown)
+    console.log(`\n${markdown}`)
+    return report.passed ? 0 : 1
+  } finally {
+    await target.stop()
+  }
+}
+
+process.exitCode = await main()

@@ -1,0 +1,80 @@
+import { runPool, withTimeout } from '../pool.ts'
+import { SseConnection } from '../sse-connection.ts'
+import { check } from '../verdict.ts'
+import { MIB, round, type ScenarioContext, type ScenarioResult } from './context.ts'
+
+export interface HoldParams {
+  sessions: number
+  /** Connection attempts in flight at once (the ramp). */
+  concurrency: number
+  timeCapMs: number
+}
+
+/**
+ * Opens N concurrent sessions, each waiting for its endpoint frame; measures open time and server
+ * memory per session; then resets them all and times until the server reports zero sessions.
+ */
+export async function runHold(ctx: ScenarioContext, params: HoldParams): Promise<ScenarioResult> {
+  const before = await ctx.probe.snapshot()
+  const connections: SseConnection[] = []
+  const errors = new Map<string, number>()
+  ctx.progress.start('hold')
+  const opened = await runPool(
+    { count: params.sessions, concurrency: params.concurrency, timeCapMs: params.timeCapMs },
+    async () => {
+      const localAddress = ctx.sources.take()
+      const connection = new SseConnection({
+        base: ctx.target.base,
+        path: '/sse',
+        ...(localAddress ? { localAddress } : {}),
+      })
+      connections.push(connection)
+      await withTimeout(connection.firstEvent, ctx.stepTimeoutMs, 'the endpoint frame')
+      ctx.progress.open++
+      ctx.progress.done++
+    },
+    (ok, err) => {
+      if (ok) return
+      ctx.progress.errors++
+      const key = (err as Error)?.message ?? String(err)
+      errors.set(key, (errors.get(key) ?? 0) + 1)
+    },
+  )
+  const peak = await ctx.probe.snapshot()
+  const held = peak.sessionsOpen - before.sessionsOpen
+
+  const closeStarted = performance.now()
+  for (const connection of connections) connection.reset()
+  ctx.progress.aborted = connections.length
+  let now = await ctx.probe.snapshot()
+  while (
+    now.sessionsOpen > before.sessionsOpen &&
+    performance.now() - closeStarted < params.timeCapMs
+  ) {
+    await Bun.sleep(20)
+    now = await ctx.probe.snapshot()
+  }
+  const cleanupMs = performance.now() - closeStarted
+  ctx.progress.stop()
+
+  const memPerSessionKiB = held > 0 ? (peak.rssBytes - before.rssBytes) / held / 1024 : Number.NaN
+  return {
+    figures: {
+      requested: params.sessions,
+      opened: opened.completed,
+      failed: opened.failed,
+      heldByServer: held,
+      openSeconds: round(opened.elapsedMs / 1000, 2),
+      openPerSecond: Math.round(opened.completed / (opened.elapsedMs / 1000)),
+      serverRssPeakMiB: round(peak.rssBytes / MIB),
+      serverMemoryPerSessionKiB: round(memPerSessionKiB),
+      serverFdsAtPeak: peak.fds,
+      cleanupMsToZero: Math.round(cleanupMs),
+    },
+    checks: [
+      check('every session opened', opened.completed, params.sessions, 'sessions', false),
+      check('server held every session at once', held, params.sessions, 'sessions', false),
+    ],
+    notes: [...errors].map(([message, count]) => `${count} x ${message}`),
+  }
+}

@@ -1,0 +1,81 @@
+import { LegacyMcpSession } from '../mcp-session.ts'
+import { runPool } from '../pool.ts'
+import { check } from '../verdict.ts'
+import { round, type ScenarioContext, type ScenarioResult } from './context.ts'
+
+export interface RpcParams {
+  sessions: number
+  durationMs: number
+  /** Bound on calls per session. */
+  maxCallsPerSession: number
+}
+
+/** The q-quantile (0..1) of sorted values, nearest rank. */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
+}
+
+/** S sessions each initialize, then call echo in a loop; throughput and latency percentiles. */
+export async function runRpc(ctx: ScenarioContext, params: RpcParams): Promise<ScenarioResult> {
+  const latencies: number[] = []
+  let errors = 0
+  const sessions: LegacyMcpSession[] = []
+  ctx.progress.start('rpc')
+  await runPool(
+    { count: params.sessions, concurrency: 50, timeCapMs: params.durationMs },
+    async () => {
+      const session = await LegacyMcpSession.open(
+        ctx.target.base,
+        ctx.sources.take(),
+        ctx.stepTimeoutMs,
+      )
+      sessions.push(session)
+      await session.initialize(ctx.stepTimeoutMs)
+      ctx.progress.open++
+    },
+  )
+  const started = performance.now()
+  const deadline = started + params.durationMs
+  await Promise.all(
+    sessions.map(async (session, s) => {
+      for (let i = 0; i < params.maxCallsPerSession && performance.now() < deadline; i++) {
+        try {
+          const reply = await session.request(
+            'tools/call',
+            { name: 'echo', arguments: { message: `s${s} call ${i}` } },
+            ctx.stepTimeoutMs,
+          )
+          if (reply.message.error) throw new Error(reply.message.error.message)
+          latencies.push(reply.latencyMs)
+          ctx.progress.done++
+        } catch {
+          errors++
+          ctx.progress.errors++
+        }
+      }
+    }),
+  )
+  const elapsedMs = performance.now() - started
+  for (const session of sessions) session.connection.reset()
+  ctx.progress.stop()
+  latencies.sort((a, b) => a - b)
+  return {
+    figures: {
+      sessions: sessions.length,
+      calls: latencies.length,
+      errors,
+      seconds: round(elapsedMs / 1000, 2),
+      callsPerSecond: Math.round(latencies.length / (elapsedMs / 1000)),
+      p50Ms: round(quantile(latencies, 0.5), 2),
+      p90Ms: round(quantile(latencies, 0.9), 2),
+      p99Ms: round(quantile(latencies, 0.99), 2),
+      maxMs: round(latencies[latencies.length - 1] ?? Number.NaN, 2),
+    },
+    checks: [
+      check('every rpc session initialized', sessions.length, params.sessions, 'sessions', false),
+      check('rpc calls that failed', errors, 0, 'calls'),
+    ],
+    notes: [],
+  }
+}

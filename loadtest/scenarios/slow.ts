@@ -1,0 +1,89 @@
+import { LegacyMcpSession } from '../mcp-session.ts'
+import { runPool } from '../pool.ts'
+import { check } from '../verdict.ts'
+import { MIB, round, type ScenarioContext, type ScenarioResult } from './context.ts'
+
+export interface SlowParams {
+  sessions: number
+  messageBytes: number
+  messagesPerSession: number
+  /** How long to wait for the server to evict every stalled reader. */
+  evictTimeoutMs: number
+  maxRssGrowthMiB: number
+}
+
+const EVICTED = [
+  'sluice_sessions_closed_total{reason="send_deadline"}',
+  'sluice_sessions_closed_total{reason="queue_full"}',
+] as const
+
+/**
+ * Sessions that stop reading while the server is pushed large messages: the server must evict
+ * them (send deadline, or queue bound), with its memory bounded meanwhile.
+ */
+export async function runSlow(ctx: ScenarioContext, params: SlowParams): Promise<ScenarioResult> {
+  const before = await ctx.probe.snapshot()
+  const evictedBefore = EVICTED.map((s) => before.metrics.get(s) ?? 0)
+  const sessions: LegacyMcpSession[] = []
+  ctx.progress.start('slow')
+  await runPool(
+    { count: params.sessions, concurrency: 20, timeCapMs: params.evictTimeoutMs },
+    async () => {
+      const session = await LegacyMcpSession.open(
+        ctx.target.base,
+        ctx.sources.take(),
+        ctx.stepTimeoutMs,
+      )
+      sessions.push(session)
+      await session.initialize(ctx.stepTimeoutMs)
+      session.connection.stopReading()
+      ctx.progress.open++
+    },
+  )
+  const message = 'x'.repeat(params.messageBytes)
+  let peakRss = before.rssBytes
+  const started = performance.now()
+  let evicted = [0, 0]
+  const pushing = Promise.all(
+    sessions.map(async (session) => {
+      for (let i = 0; i < params.messagesPerSession; i++) {
+        try {
+          await session.send('tools/call', { name: 'echo', arguments: { message } })
+          ctx.progress.done++
+        } catch {
+          return // 404: the server has already evicted this session.
+        }
+      }
+    }),
+  )
+  for (;;) {
+    const now = await ctx.probe.snapshot()
+    peakRss = Math.max(peakRss, now.rssBytes)
+    evicted = EVICTED.map((s, i) => (now.metrics.get(s) ?? 0) - (evictedBefore[i] ?? 0))
+    const total = (evicted[0] ?? 0) + (evicted[1] ?? 0)
+    ctx.progress.aborted = total
+    if (total >= sessions.length || performance.now() - started > params.evictTimeoutMs) break
+    await Bun.sleep(100)
+  }
+  const evictMs = performance.now() - started
+  await pushing
+  for (const session of sessions) session.connection.reset()
+  ctx.progress.stop()
+  const growthMiB = (peakRss - before.rssBytes) / MIB
+  const total = (evicted[0] ?? 0) + (evicted[1] ?? 0)
+  return {
+    figures: {
+      stalledSessions: sessions.length,
+      messageKiB: round(params.messageBytes / 1024),
+      evictedBySendDeadline: evicted[0] ?? 0,
+      evictedByQueueFull: evicted[1] ?? 0,
+      secondsToEvictAll: round(evictMs / 1000, 2),
+      serverRssPeakGrowthMiB: round(growthMiB),
+    },
+    checks: [
+      check('stalled readers evicted', total, params.sessions, 'sessions', false),
+      check('server memory while stalled', growthMiB, params.maxRssGrowthMiB, 'MiB peak growth'),
+    ],
+    notes: [],
+  }
+}

@@ -1,0 +1,118 @@
+import { LegacyMcpSession } from '../mcp-session.ts'
+import { runPool, withTimeout } from '../pool.ts'
+import { pickWeighted, seededRandom } from '../random.ts'
+import { SseConnection } from '../sse-connection.ts'
+import { check } from '../verdict.ts'
+import { round, type ScenarioContext, type ScenarioResult } from './context.ts'
+
+/** The moments at which a storm connection goes away. */
+export const STORM_PHASES = {
+  /** TCP connected, no request sent: reset. */
+  before_request: 1,
+  /** Request sent, reset before reading the response headers. */
+  before_headers: 1,
+  /** Endpoint frame received: reset. */
+  after_endpoint: 1,
+  /** Initialized, a `sleep` call in flight: reset. */
+  sleep_in_flight: 1,
+  /** Endpoint frame received, then a polite close (FIN) mid-stream. */
+  graceful_close: 1,
+} as const
+export type StormPhase = keyof typeof STORM_PHASES
+
+export interface StormParams {
+  connections: number
+  concurrency: number
+  seed: number
+  timeCapMs: number
+}
+
+/** The phase of every connection, decided up front from the seed so a run can be replayed. */
+export function planStorm(connections: number, seed: number): StormPhase[] {
+  const random = seededRandom(seed)
+  return Array.from({ length: connections }, () => pickWeighted(random, STORM_PHASES))
+}
+
+/** N connections, each aborted abruptly in a randomised phase; mixed, from a printed seed. */
+export async function runStorm(ctx: ScenarioContext, params: StormParams): Promise<ScenarioResult> {
+  const plan = planStorm(params.connections, params.seed)
+  const done = Object.fromEntries(Object.keys(STORM_PHASES).map((p) => [p, 0])) as Record<
+    StormPhase,
+    number
+  >
+  const errors = new Map<string, number>()
+  ctx.progress.start('storm')
+  const result = await runPool(
+    { count: plan.length, concurrency: params.concurrency, timeCapMs: params.timeCapMs },
+    async (i) => {
+      const phase = plan[i]!
+      await abortInPhase(ctx, phase)
+      done[phase]++
+      ctx.progress.aborted++
+      ctx.progress.done++
+    },
+    (ok, err) => {
+      if (ok) return
+      ctx.progress.errors++
+      const key = (err as Error)?.message ?? String(err)
+      errors.set(key, (errors.get(key) ?? 0) + 1)
+    },
+  )
+  ctx.progress.stop()
+  return {
+    figures: {
+      seed: params.seed,
+      connections: params.connections,
+      aborted: result.completed,
+      errors: result.failed,
+      seconds: round(result.elapsedMs / 1000, 2),
+      perSecond: Math.round(result.completed / (result.elapsedMs / 1000)),
+      ...Object.fromEntries(Object.entries(done).map(([k, v]) => [`phase_${k}`, v])),
+    },
+    checks: [
+      check(
+        'every storm connection ran its phase',
+        result.completed,
+        params.connections,
+        'connections',
+        false,
+      ),
+    ],
+    notes: [...errors].map(([message, count]) => `${count} x ${message}`),
+  }
+}
+
+async function abortInPhase(ctx: ScenarioContext, phase: StormPhase): Promise<void> {
+  const localAddress = ctx.sources.take()
+  const base = ctx.target.base
+  const where = localAddress ? { localAddress } : {}
+  if (phase === 'sleep_in_flight') {
+    const session = await LegacyMcpSession.open(base, localAddress, ctx.stepTimeoutMs)
+    try {
+      await session.initialize(ctx.stepTimeoutMs)
+      await session.send('tools/call', { name: 'sleep', arguments: { seconds: 30 } })
+    } finally {
+      session.connection.reset()
+    }
+    return
+  }
+  const connection = new SseConnection({
+    base,
+    path: '/sse',
+    sendRequest: phase !== 'before_request',
+    ...where,
+  })
+  try {
+    await withTimeout(connection.connected, ctx.stepTimeoutMs, 'the TCP connection')
+    if (phase === 'before_request' || phase === 'before_headers') return
+    await withTimeout(connection.firstEvent, ctx.stepTimeoutMs, 'the endpoint frame')
+    if (phase === 'graceful_close') {
+      // What EventSource.close() does: FIN, then the socket is closed, not reset.
+      connection.end()
+      connection.socket.destroy()
+      return
+    }
+  } finally {
+    connection.reset()
+  }
+}

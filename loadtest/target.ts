@@ -1,0 +1,90 @@
+import { isIP } from 'node:net'
+import { type Subprocess, spawn } from 'bun'
+
+/** The server under test. */
+export interface Target {
+  base: URL
+  /** Its process id when it runs on this machine: CPU, memory and fds are then read from /proc. */
+  pid: number | undefined
+  /** Whether the load tester started it itself. */
+  managed: boolean
+  stop(): Promise<void>
+}
+
+/** Whether a hostname is a loopback address (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '')
+  if (host === 'localhost' || host === '::1') return true
+  return isIP(host) === 4 && host.startsWith('127.')
+}
+
+export class RemoteTargetError extends Error {
+  override readonly name = 'RemoteTargetError'
+}
+
+/** A server the user runs; loopback only unless `allowRemote`. */
+export function externalTarget(url: string, pid: number | undefined, allowRemote: boolean): Target {
+  const base = new URL(url)
+  if (!isLoopback(base.hostname) && !allowRemote) {
+    throw new RemoteTargetError(
+      `Refused: ${base.hostname} is not a loopback address; pass --allow-remote to load a remote server you own`,
+    )
+  }
+  return { base, pid, managed: false, stop: async () => {} }
+}
+
+const SERVER_ENTRY = new URL('../server/main.ts', import.meta.url).pathname
+const START_TIMEOUT_MS = 15_000
+
+/** Starts sluice as a child process on 127.0.0.1 with an OS-picked port (its own fd budget). */
+export async function startLocalSluice(extraArgs: readonly string[]): Promise<Target> {
+  const child = spawn(
+    [process.execPath, SERVER_ENTRY, '--host', '127.0.0.1', '--port', '0', ...extraArgs],
+    {
+      stdout: 'pipe',
+      stderr: 'inherit',
+      env: { ...process.env, LOG_LEVEL: 'info' },
+    },
+  )
+  const base = await readListeningUrl(child)
+  return {
+    base,
+    pid: child.pid,
+    managed: true,
+    stop: async () => {
+      child.kill('SIGTERM')
+      await child.exited
+    },
+  }
+}
+
+/** Reads the child's JSON log lines until `listening`, then keeps draining them. */
+async function readListeningUrl(child: Subprocess<'ignore', 'pipe', 'inherit'>): Promise<URL> {
+  const reader = child.stdout.getReader()
+  const decoder = new TextDecoder()
+  let buffer = ''
+  const timer = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS)
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) throw new Error('the local sluice exited before it listened')
+      buffer += decoder.decode(value, { stream: true })
+      for (const line of buffer.split('\n')) {
+        if (!line.includes('"listening"')) continue
+        const url = (JSON.parse(line) as { url: string }).url
+        void drain(reader)
+        return new URL(url)
+      }
+    }
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+async function drain(reader: { read(): Promise<{ done: boolean }> }): Promise<void> {
+  try {
+    while (!(await reader.read()).done) {}
+  } catch {
+    // The child has gone; nothing more to read.
+  }
+}
