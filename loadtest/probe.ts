@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import type { Target } from './target.ts'
 
 export interface ServerSnapshot {
@@ -8,6 +8,8 @@ export interface ServerSnapshot {
   /** -1 when unknown. */
   fds: number
   cpuSeconds: number
+  /** TCP connections this load tester holds open to the server (each costs the server one fd). */
+  ownConnections: number
   metrics: Map<string, number>
 }
 
@@ -34,6 +36,7 @@ export class ServerProbe {
         ? procRssBytes(pid)
         : (metrics.get('process_resident_memory_bytes') ?? Number.NaN),
       fds: pid ? procFdCount(pid) : (metrics.get('process_open_fds') ?? -1),
+      ownConnections: countOwnConnections(Number(this.target.base.port || 80)),
       cpuSeconds: pid
         ? procCpuSeconds(pid)
         : (metrics.get('process_cpu_seconds_total') ?? Number.NaN),
@@ -79,4 +82,41 @@ export function procFdCount(pid: number): number {
   } catch {
     return -1
   }
+}
+
+/**
+ * Established TCP connections of this process to `port` (from /proc/net/tcp{,6} and our socket
+ * inodes). Bun's fetch keeps idle keep-alive connections pooled, and the server rightly keeps its
+ * end open; the fd verdict must not count those as leaks.
+ */
+export function countOwnConnections(port: number): number {
+  const inodes = new Set<string>()
+  try {
+    for (const fd of readdirSync('/proc/self/fd')) {
+      try {
+        const link = readlinkSync(`/proc/self/fd/${fd}`)
+        if (link.startsWith('socket:[')) inodes.add(link.slice(8, -1))
+      } catch {
+        // The fd closed while we looked.
+      }
+    }
+  } catch {
+    return 0
+  }
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0')
+  let count = 0
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = ''
+    try {
+      text = readFileSync(table, 'utf8')
+    } catch {
+      continue
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/)
+      // cols: sl local rem st tx:rx tr:when retrnsmt uid timeout inode
+      if (cols[3] === '01' && cols[2]?.endsWith(`:${hexPort}`) && inodes.has(cols[9] ?? '')) count++
+    }
+  }
+  return count
 }

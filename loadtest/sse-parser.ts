@@ -66,7 +66,11 @@ export class SseParser {
   }
 
   #dispatch(): void {
-    if (this.#data.length === 0 && this.#event === '') return
+    // WHATWG: with no data line at all, nothing is dispatched and the event type is reset.
+    if (this.#data.length === 0) {
+      this.#event = ''
+      return
+    }
     this.onEvent({
       event: this.#event || 'message',
       data: this.#data.join('\n'),

@@ -37,15 +37,20 @@ const SERVER_ENTRY = new URL('../server/main.ts', import.meta.url).pathname
 const START_TIMEOUT_MS = 15_000
 
 /** Starts sluice as a child process on 127.0.0.1 with an OS-picked port (its own fd budget). */
-export async function startLocalSluice(extraArgs: readonly string[]): Promise<Target> {
-  const child = spawn(
-    [process.execPath, SERVER_ENTRY, '--host', '127.0.0.1', '--port', '0', ...extraArgs],
-    {
-      stdout: 'pipe',
-      stderr: 'inherit',
-      env: { ...process.env, LOG_LEVEL: 'info' },
-    },
-  )
+export function startLocalSluice(extraArgs: readonly string[]): Promise<Target> {
+  return spawnServer(SERVER_ENTRY, ['--host', '127.0.0.1', '--port', '0', ...extraArgs])
+}
+
+/**
+ * Runs a server script with Bun and waits for its JSON log line `{"event":"listening","url":...}`.
+ * The child is stopped by its PID with SIGTERM.
+ */
+export async function spawnServer(entry: string, args: readonly string[]): Promise<Target> {
+  const child = spawn([process.execPath, entry, ...args], {
+    stdout: 'pipe',
+    stderr: 'inherit',
+    env: { ...process.env, LOG_LEVEL: 'info' },
+  })
   const base = await readListeningUrl(child)
   return {
     base,

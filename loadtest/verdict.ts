@@ -1,4 +1,5 @@
 import { LegacyMcpSession } from './mcp-session.ts'
+import { withTimeout } from './pool.ts'
 import type { ServerProbe, ServerSnapshot } from './probe.ts'
 import type { Target } from './target.ts'
 
@@ -61,7 +62,7 @@ export async function judge(
   const unsettled = (s: ServerSnapshot) =>
     s.sessionsOpen > baseline.sessionsOpen ||
     s.streamsOpen > baseline.streamsOpen ||
-    (baseline.fds >= 0 && s.fds - baseline.fds > options.fdTolerance)
+    (baseline.fds >= 0 && extraFds(baseline, s) > options.fdTolerance)
   while (unsettled(after) && performance.now() - settleStarted < options.settleTimeoutMs) {
     await Bun.sleep(100)
     after = await probe.snapshot()
@@ -95,14 +96,19 @@ export async function judge(
     checks.push(
       check(
         'file descriptors back to baseline',
-        after.fds - baseline.fds,
+        extraFds(baseline, after),
         options.fdTolerance,
-        'fds above baseline',
+        'fds above baseline (our open keep-alive connections aside)',
       ),
     )
   }
   checks.push(await liveness(target))
   return { passed: checks.every((c) => c.passed), settleMs, checks }
+}
+
+/** Server fds above baseline that no connection of ours explains. */
+function extraFds(baseline: ServerSnapshot, now: ServerSnapshot): number {
+  return now.fds - now.ownConnections - (baseline.fds - baseline.ownConnections)
 }
 
 /** A fresh session initializes and echoes. */
@@ -121,7 +127,12 @@ async function liveness(target: Target): Promise<Check> {
         ?.text
       if (text !== 'alive') throw new Error(`echo answered ${JSON.stringify(reply.message)}`)
     } finally {
+      // Close politely and wait for the server to drop the stream, so the next baseline is clean.
       session.connection.end()
+      await withTimeout(session.connection.closed, 5_000, 'the liveness stream to close').catch(
+        () => {},
+      )
+      session.connection.reset()
     }
     return check(
       'liveness: a fresh session initializes and echoes',

@@ -1,0 +1,66 @@
+import { afterEach, describe, expect, test } from 'bun:test'
+import { DEFAULT_OPTIONS, type LoadtestOptions } from '../loadtest/options.ts'
+import { runLoadtest } from '../loadtest/run.ts'
+import { spawnServer, startLocalSluice, type Target } from '../loadtest/target.ts'
+
+const LEAKY = new URL('./fixtures/leaky-server.ts', import.meta.url).pathname
+
+const small: LoadtestOptions = {
+  ...DEFAULT_OPTIONS,
+  scenarios: ['storm'],
+  stormConnections: 300,
+  stormConcurrency: 50,
+  seed: 1234,
+  settleTimeoutMs: 15_000,
+  idleWindowMs: 2_000,
+  // A verdict on a machine busy with other tests: generous, but a spinning core is ~100%.
+  maxIdleCpuPercent: 20,
+}
+
+let target: Target | undefined
+afterEach(async () => {
+  await target?.stop()
+  target = undefined
+})
+
+describe('the load tester', () => {
+  test('a small storm against sluice passes, and every phase ran', async () => {
+    target = await startLocalSluice([])
+    const report = await runLoadtest(target, small)
+    const storm = report.scenarios[0]
+    expect(storm?.verdict.checks.filter((c) => !c.passed)).toEqual([])
+    expect(report.passed).toBe(true)
+    expect(storm?.figures.aborted).toBe(300)
+    for (const phase of [
+      'before_request',
+      'before_headers',
+      'after_endpoint',
+      'sleep_in_flight',
+      'graceful_close',
+    ]) {
+      expect(storm?.figures[`phase_${phase}`]).toBeGreaterThan(0)
+    }
+  }, 60_000)
+
+  test('fails the verdict against a server that never cleans up its sessions', async () => {
+    target = await spawnServer(LEAKY, ['--mode', 'leak'])
+    const report = await runLoadtest(target, {
+      ...small,
+      stormConnections: 100,
+      settleTimeoutMs: 1_000,
+    })
+    const failed = report.scenarios[0]?.verdict.checks.filter((c) => !c.passed).map((c) => c.name)
+    expect(report.passed).toBe(false)
+    expect(failed).toContain('sessions back to baseline')
+    expect(failed).toContain('SSE streams back to baseline')
+  }, 60_000)
+
+  test('fails the verdict against a server that spins after the storm', async () => {
+    target = await spawnServer(LEAKY, ['--mode', 'spin'])
+    const report = await runLoadtest(target, { ...small, stormConnections: 100 })
+    const failed = report.scenarios[0]?.verdict.checks.filter((c) => !c.passed)
+    expect(report.passed).toBe(false)
+    expect(failed?.map((c) => c.name)).toEqual(['idle CPU over 2 s'])
+    expect(failed?.[0]?.value).toBeGreaterThan(50)
+  }, 60_000)
+})
