@@ -4,6 +4,14 @@ import { renderMarkdown } from './report.ts'
 import { runLoadtest } from './run.ts'
 import { externalTarget, RemoteTargetError, startLocalSluice, type Target } from './target.ts'
 
+/** The local sluice gets a short send deadline (for `slow`) and no session cap (for `hold`). */
+const LOCAL_SLUICE_ARGS = (sendDeadlineMs: number) => [
+  '--send-deadline-ms',
+  String(sendDeadlineMs),
+  '--max-sessions',
+  '10000000',
+]
+
 /** `bun run loadtest`: exits 0 on a passing verdict, 1 on a failing one, 2 on bad usage. */
 async function main(): Promise<number> {
   const argv = process.argv.slice(2)
@@ -17,7 +25,7 @@ async function main(): Promise<number> {
     options = parseOptions(argv)
     target = options.target
       ? externalTarget(options.target, options.targetPid, options.allowRemote)
-      : await startLocalSluice(['--send-deadline-ms', String(options.serverSendDeadlineMs)])
+      : await startLocalSluice(LOCAL_SLUICE_ARGS(options.serverSendDeadlineMs))
   } catch (err) {
     if (err instanceof OptionsError || err instanceof RemoteTargetError) {
       console.error(`loadtest: ${err.message}`)

@@ -8,6 +8,8 @@ export interface Target {
   pid: number | undefined
   /** Whether the load tester started it itself. */
   managed: boolean
+  /** The exit code, when the load tester started it. */
+  exited?: Promise<number>
   stop(): Promise<void>
 }
 
@@ -56,6 +58,7 @@ export async function spawnServer(entry: string, args: readonly string[]): Promi
     base,
     pid: child.pid,
     managed: true,
+    exited: child.exited,
     stop: async () => {
       child.kill('SIGTERM')
       await child.exited

@@ -1,4 +1,7 @@
 import { describe, expect, test } from 'bun:test'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { ConfigError, DEFAULT_CONFIG, loadConfig } from './config.ts'
 
 describe('loadConfig', () => {
@@ -31,5 +34,23 @@ describe('loadConfig', () => {
       "Invalid configuration: unknown option '--nope'",
     )
     expect(() => loadConfig(['--port'], {})).toThrow('Invalid configuration: --port needs a value')
+  })
+
+  test('auth tokens and CORS origins are lists: repeated flags, commas, and a token file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-config-'))
+    const file = join(dir, 'tokens')
+    writeFileSync(file, '# ops tokens\nfrom-file-1\n\nfrom-file-2\n')
+    const config = loadConfig(
+      ['--auth-token', 'a', '--auth-token=b,c', '--auth-token-file', file],
+      {
+        CORS_ORIGINS: 'https://x.example, https://y.example',
+      },
+    )
+    expect(config.authTokens).toEqual(['a', 'b', 'c', 'from-file-1', 'from-file-2'])
+    expect(config.corsOrigins).toEqual(['https://x.example', 'https://y.example'])
+    expect(loadConfig([], { AUTH_TOKEN: 't1,t2' }).authTokens).toEqual(['t1', 't2'])
+    expect(() => loadConfig(['--auth-token-file', join(dir, 'missing')], {})).toThrow(
+      'Invalid configuration: --auth-token-file (AUTH_TOKEN_FILE) cannot be read',
+    )
   })
 })

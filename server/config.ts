@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs'
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { LOG_LEVELS } from './observability/log.ts'
 
 const Int = (min: number, max: number, description: string) =>
   Type.Integer({ minimum: min, maximum: max, description })
+const List = (description: string) => Type.Array(Type.String({ minLength: 1 }), { description })
 
 /** Every setting sluice reads, with its flag, its environment variable and what it accepts. */
 export const ConfigSchema = Type.Object({
@@ -15,6 +17,12 @@ export const ConfigSchema = Type.Object({
   maxQueueBytes: Int(1024, 1 << 30, 'bytes queued per session before it is closed'),
   maxBodyBytes: Int(1, 1 << 30, 'largest POST body accepted'),
   sessionTtlMs: Int(1000, 86_400_000, 'idle time before a session with no open stream expires'),
+  maxSessions: Int(1, 10_000_000, 'open sessions before new ones get 503'),
+  maxCallsPerSession: Int(1, 1_000_000, 'tool calls in flight per session before more are refused'),
+  drainTimeoutMs: Int(0, 3_600_000, 'how long shutdown waits for in-flight tool calls'),
+  authTokens: List('bearer tokens, comma-separated'),
+  authTokenFile: Type.String({ description: 'path of a file with one bearer token per line' }),
+  corsOrigins: List('allowed CORS origins, comma-separated, or *'),
   logLevel: Type.Union(
     LOG_LEVELS.map((l) => Type.Literal(l)),
     { description: LOG_LEVELS.join(', ') },
@@ -31,12 +39,18 @@ export const DEFAULT_CONFIG: Config = {
   maxQueueBytes: 8 * 1024 * 1024,
   maxBodyBytes: 4 * 1024 * 1024,
   sessionTtlMs: 5 * 60_000,
+  maxSessions: 10_000,
+  maxCallsPerSession: 64,
+  drainTimeoutMs: 30_000,
+  authTokens: [],
+  authTokenFile: '',
+  corsOrigins: [],
   logLevel: 'info',
 }
 
 type Key = keyof Config
 
-/** CLI flag and environment variable of each setting. */
+/** CLI flag and environment variable of each setting. List settings may repeat their flag. */
 export const SETTINGS: ReadonlyArray<{ key: Key; flag: string; env: string }> = [
   { key: 'host', flag: '--host', env: 'HOST' },
   { key: 'port', flag: '--port', env: 'PORT' },
@@ -46,6 +60,12 @@ export const SETTINGS: ReadonlyArray<{ key: Key; flag: string; env: string }> = 
   { key: 'maxQueueBytes', flag: '--max-queue-bytes', env: 'MAX_QUEUE_BYTES' },
   { key: 'maxBodyBytes', flag: '--max-body-bytes', env: 'MAX_BODY_BYTES' },
   { key: 'sessionTtlMs', flag: '--session-ttl-ms', env: 'SESSION_TTL_MS' },
+  { key: 'maxSessions', flag: '--max-sessions', env: 'MAX_SESSIONS' },
+  { key: 'maxCallsPerSession', flag: '--max-calls-per-session', env: 'MAX_CALLS_PER_SESSION' },
+  { key: 'drainTimeoutMs', flag: '--drain-timeout-ms', env: 'DRAIN_TIMEOUT_MS' },
+  { key: 'authTokens', flag: '--auth-token', env: 'AUTH_TOKEN' },
+  { key: 'authTokenFile', flag: '--auth-token-file', env: 'AUTH_TOKEN_FILE' },
+  { key: 'corsOrigins', flag: '--cors-origins', env: 'CORS_ORIGINS' },
   { key: 'logLevel', flag: '--log-level', env: 'LOG_LEVEL' },
 ]
 
@@ -54,9 +74,17 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError'
 }
 
+const isList = (key: Key) => ConfigSchema.properties[key].type === 'array'
+const splitList = (value: string) =>
+  value
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '')
+
 /**
  * Reads the configuration from CLI flags (`--port 8080` or `--port=8080`), then the environment,
- * then defaults; validated once. `--debug` is `--log-level debug`.
+ * then defaults; validated once. `--debug` is `--log-level debug`. Tokens from
+ * `--auth-token-file` join those of `--auth-token`.
  * @throws ConfigError naming the first bad setting.
  */
 export function loadConfig(
@@ -66,8 +94,10 @@ export function loadConfig(
   const flags = parseFlags(argv)
   const raw: Record<string, unknown> = { ...DEFAULT_CONFIG }
   for (const { key, flag, env: name } of SETTINGS) {
-    const value = flags.get(flag) ?? env[name]
-    if (value !== undefined) raw[key] = value
+    const fromFlags = flags.get(flag)
+    const value = fromFlags ?? (env[name] === undefined ? undefined : [env[name]])
+    if (value === undefined) continue
+    raw[key] = isList(key) ? value.flatMap(splitList) : value[value.length - 1]
   }
   if (flags.has('--debug') || env.DEBUG === '1' || env.DEBUG === 'true') raw.logLevel = 'debug'
   const config = Value.Convert(ConfigSchema, raw) as Record<string, unknown>
@@ -79,14 +109,40 @@ export function loadConfig(
       )
     }
   }
-  return config as Config
+  const result = config as Config
+  if (result.authTokenFile) {
+    result.authTokens = [...result.authTokens, ...readTokenFile(result.authTokenFile)]
+  }
+  return result
+}
+
+/** One token per line; blank lines and lines starting with # are skipped. */
+function readTokenFile(path: string): string[] {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError(
+      `Invalid configuration: --auth-token-file (AUTH_TOKEN_FILE) cannot be read: ${(err as Error).message}`,
+    )
+  }
+  const tokens = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+  if (tokens.length === 0) {
+    throw new ConfigError(
+      `Invalid configuration: --auth-token-file (AUTH_TOKEN_FILE) ${path} holds no token`,
+    )
+  }
+  return tokens
 }
 
 const BOOLEAN_FLAGS = new Set(['--debug'])
 
-function parseFlags(argv: readonly string[]): Map<string, string> {
+function parseFlags(argv: readonly string[]): Map<string, string[]> {
   const known = new Set([...SETTINGS.map((s) => s.flag), ...BOOLEAN_FLAGS])
-  const flags = new Map<string, string>()
+  const flags = new Map<string, string[]>()
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? ''
     const eq = arg.indexOf('=')
@@ -96,13 +152,9 @@ function parseFlags(argv: readonly string[]): Map<string, string> {
         `Invalid configuration: unknown option '${name}'; known: ${[...known].join(', ')}`,
       )
     }
-    if (BOOLEAN_FLAGS.has(name)) {
-      flags.set(name, 'true')
-      continue
-    }
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i]
+    const value = BOOLEAN_FLAGS.has(name) ? 'true' : eq > 0 ? arg.slice(eq + 1) : argv[++i]
     if (value === undefined) throw new ConfigError(`Invalid configuration: ${name} needs a value`)
-    flags.set(name, value)
+    flags.set(name, [...(flags.get(name) ?? []), value])
   }
   return flags
 }
@@ -111,6 +163,7 @@ function describe(schema: TSchema): string {
   if (schema.type === 'integer') {
     return `an integer from ${schema.minimum} to ${schema.maximum} (${schema.description})`
   }
-  if (schema.type === 'string') return `a non-empty string (${schema.description})`
+  if (schema.type === 'string') return `a string (${schema.description})`
+  if (schema.type === 'array') return `a list of non-empty strings (${schema.description})`
   return `one of ${schema.description}`
 }

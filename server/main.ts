@@ -1,7 +1,12 @@
 import { ConfigError, loadConfig } from './config.ts'
 import { SluiceServer } from './server.ts'
 
-/** `bun run server`: read the configuration, start sluice, stop on SIGINT/SIGTERM. */
+const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const
+
+/**
+ * `bun run server`: read the configuration, start sluice. The first SIGINT/SIGTERM drains and
+ * exits 0; a second one exits at once.
+ */
 function main(): void {
   let config: ReturnType<typeof loadConfig>
   try {
@@ -15,9 +20,15 @@ function main(): void {
   }
   const server = new SluiceServer(config)
   server.listen()
-  const shutdown = (signal: string) => {
+  let stopping = false
+  const onSignal = (signal: keyof typeof SIGNAL_EXIT_CODES) => {
+    if (stopping) {
+      server.logger.warn('shutdown_forced', { signal })
+      process.exit(SIGNAL_EXIT_CODES[signal])
+    }
+    stopping = true
     server.logger.info('shutdown', { signal })
-    server.stop().then(
+    server.shutdown().then(
       () => process.exit(0),
       (err: unknown) => {
         server.logger.error('shutdown_failed', { err })
@@ -25,8 +36,8 @@ function main(): void {
       },
     )
   }
-  process.once('SIGINT', () => shutdown('SIGINT'))
-  process.once('SIGTERM', () => shutdown('SIGTERM'))
+  process.on('SIGINT', () => onSignal('SIGINT'))
+  process.on('SIGTERM', () => onSignal('SIGTERM'))
 }
 
 main()

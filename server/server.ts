@@ -9,6 +9,8 @@ import { SessionRegistry } from './session/registry.ts'
 import { registerBuiltinTools } from './tools/builtin.ts'
 import { ToolRegistry } from './tools/registry.ts'
 import type { ToolDefinition, ToolHandler } from './tools/types.ts'
+import { BearerAuth } from './transport/auth.ts'
+import { CorsPolicy } from './transport/cors.ts'
 import { LegacySseTransport } from './transport/legacy-sse.ts'
 
 export const SERVER_NAME = 'sluice'
@@ -46,11 +48,15 @@ export class SluiceServer {
         keepaliveMs: config.keepaliveMs,
         sendDeadlineMs: config.sendDeadlineMs,
         idleTtlMs: config.sessionTtlMs,
+        maxSessions: config.maxSessions,
       },
       this.metrics,
       this.logger,
     )
     this.metrics.registry.gauge('sluice_sessions_open', 'Open sessions.', () => this.sessions.size)
+    this.metrics.registry.gauge('sluice_tool_calls_in_flight', 'Tool calls running now.', () =>
+      this.sessions.pendingCalls(),
+    )
     this.metrics.registry.gauge(
       'sluice_sse_streams_open',
       'Open SSE streams.',
@@ -61,16 +67,21 @@ export class SluiceServer {
       tools: this.tools,
       serverInfo: { name: SERVER_NAME, version: SERVER_VERSION },
       toolCalls: this.metrics.toolCalls,
+      limitRefusals: this.metrics.limitRefusals,
+      maxCallsPerSession: config.maxCallsPerSession,
       logger: this.logger,
     })
     const legacy = new LegacySseTransport({
       registry: this.sessions,
       dispatcher,
       metrics: this.metrics,
+      logger: this.logger,
       maxBodyBytes: config.maxBodyBytes,
     })
     this.#app = createHttpApp({
       legacy,
+      auth: new BearerAuth(config.authTokens),
+      cors: new CorsPolicy(config.corsOrigins),
       health: () => ({
         status: 'ok',
         name: SERVER_NAME,
@@ -114,9 +125,47 @@ export class SluiceServer {
     return this.#url
   }
 
-  /** Closes every session and the listener. */
+  /**
+   * Graceful shutdown: refuse new sessions and requests, let in-flight tool calls finish and their
+   * results reach their streams (at most `drainTimeoutMs`), then close every session and the
+   * listener. What could not be delivered in time is counted and logged.
+   * @returns how many responses were not delivered.
+   */
+  async shutdown(drainTimeoutMs = this.config.drainTimeoutMs): Promise<number> {
+    const sessions = this.sessions
+    sessions.beginDrain()
+    const server = this.#app.server
+    // Stop accepting new connections; the open ones (streams, keep-alive) run on for the drain.
+    const listenerClosed = server?.stop(false)
+    this.logger.info('drain_started', {
+      sessions: sessions.size,
+      pendingCalls: sessions.pendingCalls(),
+      drainTimeoutMs,
+    })
+    const deadline = performance.now() + drainTimeoutMs
+    const drained = () => sessions.pendingCalls() === 0 && sessions.queuedMessages() === 0
+    while (!drained() && performance.now() < deadline) await Bun.sleep(DRAIN_POLL_MS)
+    const calls = sessions.pendingCalls()
+    const queued = sessions.queuedMessages()
+    if (calls) this.metrics.shutdownUndelivered.inc({ kind: 'call' }, calls)
+    if (queued) this.metrics.shutdownUndelivered.inc({ kind: 'queued' }, queued)
+    const log = calls || queued ? this.logger.warn : this.logger.info
+    log('drain_finished', { undeliveredCalls: calls, undeliveredQueued: queued })
+    // Ending the sessions ends their streams after what they already took is flushed.
+    sessions.closeAll('shutdown')
+    if (listenerClosed) await Promise.race([listenerClosed, Bun.sleep(STREAM_FLUSH_GRACE_MS)])
+    await this.#app.stop(true)
+    return calls + queued
+  }
+
+  /** Closes every session and the listener at once (no drain). */
   async stop(): Promise<void> {
     this.sessions.closeAll('shutdown')
     await this.#app.stop(true)
   }
 }
+
+/** How often shutdown looks whether the drain is complete. */
+const DRAIN_POLL_MS = 20
+/** How long closed streams get to flush their last bytes before connections are cut. */
+const STREAM_FLUSH_GRACE_MS = 1_000

@@ -1,5 +1,7 @@
 import { Elysia } from 'elysia'
-import type { LegacySseTransport } from '../transport/legacy-sse.ts'
+import type { BearerAuth } from '../transport/auth.ts'
+import type { CorsPolicy } from '../transport/cors.ts'
+import type { LegacySseTransport, OpenStreamOptions } from '../transport/legacy-sse.ts'
 import { SSE_HEADERS } from '../transport/sse-frame.ts'
 import {
   TRANSPORT_ERROR_CODE,
@@ -9,6 +11,8 @@ import {
 
 export interface HttpRoutes {
   legacy: LegacySseTransport
+  auth: BearerAuth
+  cors: CorsPolicy
   health: () => Record<string, unknown>
   metrics: () => string
 }
@@ -16,24 +20,68 @@ export interface HttpRoutes {
 /** Seconds Bun waits on an evicted stream's silent socket before it drops it. */
 const EVICTED_SOCKET_TIMEOUT_S = 1
 
-/** The Elysia app: routes only. Every decision is made by the transport it calls. */
+type LegacyStream = Omit<OpenStreamOptions, 'onServerClose'>
+const SSE_ROUTE: LegacyStream = { postPath: '/message', sessionParam: 'sessionId', greet: false }
+// The seed server's flow: /notifications opens a legacy session, POST /mcp?session_id=... feeds it.
+const SEED_ROUTE: LegacyStream = { postPath: '/mcp', sessionParam: 'session_id', greet: true }
+
+/** The Elysia app: routes and hooks only. Every decision is made by the transport it calls. */
 export function createHttpApp(routes: HttpRoutes) {
+  const owner = (request: Request): string => {
+    const who = routes.auth.ownerOf(request)
+    // The beforeHandle hook has already answered 401 for anything but a string.
+    return typeof who === 'string' ? who : ''
+  }
+
+  const openStream = (
+    {
+      request,
+      server,
+      set,
+    }: {
+      request: Request
+      server: Bun.Server<unknown> | null
+      set: { headers: Record<string, unknown> }
+    },
+    route: LegacyStream,
+  ) => {
+    const stream = routes.legacy.open(request, owner(request), {
+      ...route,
+      onServerClose: () => server?.timeout(request, EVICTED_SOCKET_TIMEOUT_S),
+    })
+    if (stream instanceof Response) return stream
+    // Bun closes a connection idle for `idleTimeout` (10 s by default); a quiet SSE stream is
+    // kept alive by our own keepalives and send deadline instead.
+    server?.timeout(request, 0)
+    Object.assign(set.headers, SSE_HEADERS)
+    return stream
+  }
+
   return (
     new Elysia()
-      .onError(({ code, request }) => {
-        if (code === 'NOT_FOUND') {
-          const path = new URL(request.url).pathname
-          return transportErrorResponse(
-            new TransportError(
-              404,
-              TRANSPORT_ERROR_CODE,
-              `Not Found: no route for ${request.method} ${path}`,
-            ),
-          )
-        }
+      .onRequest(({ request, set }) => {
+        const preflight = routes.cors.preflight(request)
+        if (preflight) return preflight
+        Object.assign(set.headers, routes.cors.headersFor(request))
         return undefined
       })
+      .onError(({ code, request }) => {
+        if (code !== 'NOT_FOUND') return undefined
+        const path = new URL(request.url).pathname
+        return transportErrorResponse(
+          new TransportError(
+            404,
+            TRANSPORT_ERROR_CODE,
+            `Not Found: no route for ${request.method} ${path}`,
+          ),
+        )
+      })
+      // Health stays open without a token, for load balancers and probes.
       .get('/health', () => routes.health())
+      .onBeforeHandle(({ request }) => {
+        const who = routes.auth.ownerOf(request)
+        return who instanceof TransportError ? transportErrorResponse(who) : undefined
+      })
       .get(
         '/metrics',
         () =>
@@ -42,44 +90,23 @@ export function createHttpApp(routes: HttpRoutes) {
           }),
       )
       // Legacy HTTP+SSE (2024-11-05).
-      .get('/sse', ({ request, server, set }) => {
-        // Bun closes a connection idle for `idleTimeout` (10 s by default); a quiet SSE stream is
-        // kept alive by our own keepalives and send deadline instead.
-        server?.timeout(request, 0)
-        Object.assign(set.headers, SSE_HEADERS)
-        return routes.legacy.open(request, {
-          postPath: '/message',
-          sessionParam: 'sessionId',
-          greet: false,
-          onServerClose: () => server?.timeout(request, EVICTED_SOCKET_TIMEOUT_S),
-        })
-      })
+      .get('/sse', (ctx) => openStream(ctx, SSE_ROUTE))
       .post(
         '/message',
         ({ request }) =>
-          routes.legacy.post(request, new URL(request.url), { directToolCalls: false }),
-        {
-          parse: 'none',
-        },
+          routes.legacy.post(request, new URL(request.url), owner(request), {
+            directToolCalls: false,
+          }),
+        { parse: 'none' },
       )
-      // The seed server's flow: /notifications opens a legacy session, POST /mcp?session_id=... feeds it.
-      .get('/notifications', ({ request, server, set }) => {
-        server?.timeout(request, 0)
-        Object.assign(set.headers, SSE_HEADERS)
-        return routes.legacy.open(request, {
-          postPath: '/mcp',
-          sessionParam: 'session_id',
-          greet: true,
-          onServerClose: () => server?.timeout(request, EVICTED_SOCKET_TIMEOUT_S),
-        })
-      })
+      .get('/notifications', (ctx) => openStream(ctx, SEED_ROUTE))
       .post(
         '/mcp',
         ({ request }) =>
-          routes.legacy.post(request, new URL(request.url), { directToolCalls: true }),
-        {
-          parse: 'none',
-        },
+          routes.legacy.post(request, new URL(request.url), owner(request), {
+            directToolCalls: true,
+          }),
+        { parse: 'none' },
       )
   )
 }

@@ -19,6 +19,8 @@ export interface ServerMetrics {
   readonly keepalivesSent: Counter
   readonly toolCalls: Counter
   readonly httpRejections: Counter
+  readonly limitRefusals: Counter
+  readonly shutdownUndelivered: Counter
 }
 
 /** Creates the registry with the process metrics and every sluice counter. */
@@ -47,6 +49,14 @@ export function createServerMetrics(): ServerMetrics {
     httpRejections: registry.counter(
       'sluice_http_rejections_total',
       'HTTP requests refused by the transport, by status.',
+    ),
+    limitRefusals: registry.counter(
+      'sluice_limit_refusals_total',
+      'Work refused by a configured limit (max_sessions, calls_per_session, body_bytes), or while draining.',
+    ),
+    shutdownUndelivered: registry.counter(
+      'sluice_shutdown_undelivered_total',
+      'Responses that shutdown could not deliver within its drain deadline, by kind (call, queued).',
     ),
   }
   for (const reason of ['client_abort', 'send_deadline', 'queue_full', 'idle_ttl', 'shutdown']) {

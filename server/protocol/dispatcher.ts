@@ -26,6 +26,9 @@ export interface DispatcherOptions {
   tools: ToolRegistry
   serverInfo: { name: string; version: string }
   toolCalls: Counter
+  limitRefusals: Counter
+  /** Tool calls one session may have in flight; more are refused with an error. */
+  maxCallsPerSession: number
   logger: Logger
   instructions?: string
 }
@@ -34,6 +37,9 @@ export interface DispatchOptions {
   /** Seed-server compatibility: a method naming a registered tool is a call of that tool. */
   directToolCalls?: boolean
 }
+
+/** JSON-RPC server-error code for a refused call (the implementation-defined range). */
+export const TOO_MANY_CALLS = -32001
 
 type Handler = (req: JsonRpcRequest, peer: McpPeer) => Promise<Record<string, unknown> | undefined>
 
@@ -143,6 +149,13 @@ export class Dispatcher {
     if (typeof name !== 'string') throw invalidParams('tools/call needs a tool "name"')
     if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
       throw invalidParams(`"arguments" of tool '${name}' must be an object`)
+    }
+    if (peer.calls.size >= this.options.maxCallsPerSession) {
+      this.options.limitRefusals.inc({ limit: 'calls_per_session' })
+      throw new ProtocolError(
+        TOO_MANY_CALLS,
+        `Too Many Requests: session ${peer.sessionId} has ${peer.calls.size} tool calls in flight, its limit; retry when one finishes`,
+      )
     }
     const controller = peer.calls.begin(req.id)
     if (!controller)

@@ -28,6 +28,8 @@ export interface SessionOptions {
   events: SessionEvents
   /** Legacy HTTP+SSE: the session is its stream, so the end of the stream ends the session. */
   endsWithStream: boolean
+  /** The auth identity that created the session; only it may use the session. */
+  owner: string
 }
 
 /**
@@ -37,6 +39,7 @@ export interface SessionOptions {
  */
 export class Session implements McpPeer {
   readonly sessionId: string
+  readonly owner: string
   readonly createdAt = Date.now()
   readonly state: PeerState = {
     protocolVersion: undefined,
@@ -52,6 +55,7 @@ export class Session implements McpPeer {
 
   constructor(private readonly options: SessionOptions) {
     this.sessionId = options.id
+    this.owner = options.owner
     this.#queue = new OutboundQueue(options.limits.maxQueueMessages, options.limits.maxQueueBytes)
     this.#armIdleTimer()
   }

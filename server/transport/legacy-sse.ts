@@ -1,5 +1,8 @@
+import type { Logger } from '../observability/log.ts'
 import type { ServerMetrics } from '../observability/server-metrics.ts'
 import type { Dispatcher } from '../protocol/dispatcher.ts'
+import { isRequest } from '../protocol/jsonrpc.ts'
+import { SessionRefusedError } from '../session/errors.ts'
 import type { SessionRegistry } from '../session/registry.ts'
 import { isWellFormedSessionId } from '../session/session-id.ts'
 import { readJsonRpcBody } from './json-body.ts'
@@ -7,6 +10,7 @@ import { streamSession } from './session-stream.ts'
 import { encodeSseEvent } from './sse-frame.ts'
 import {
   badRequest,
+  serviceUnavailable,
   sessionNotFound,
   toTransportError,
   transportErrorResponse,
@@ -16,6 +20,7 @@ export interface LegacySseOptions {
   registry: SessionRegistry
   dispatcher: Dispatcher
   metrics: ServerMetrics
+  logger: Logger
   maxBodyBytes: number
 }
 
@@ -42,11 +47,24 @@ export class LegacySseTransport {
   constructor(private readonly options: LegacySseOptions) {}
 
   /**
-   * Opens a session bound to this request's stream. The returned generator yields the endpoint
-   * frame first, before any await. The client's abort closes the session at once.
+   * Opens a session owned by `owner`, bound to this request's stream. The returned generator
+   * yields the endpoint frame first, before any await; the client's abort closes the session at
+   * once. A refused session (limit, shutdown) is a 503 response instead.
    */
-  open(request: Request, opts: OpenStreamOptions): AsyncGenerator<Uint8Array, void, undefined> {
-    const session = this.options.registry.create({ endsWithStream: true })
+  open(
+    request: Request,
+    owner: string,
+    opts: OpenStreamOptions,
+  ): AsyncGenerator<Uint8Array, void, undefined> | Response {
+    let session: ReturnType<SessionRegistry['create']>
+    try {
+      session = this.options.registry.create({ endsWithStream: true, owner })
+    } catch (err) {
+      if (!(err instanceof SessionRefusedError)) throw err
+      this.options.metrics.limitRefusals.inc({ limit: err.reason })
+      this.options.metrics.httpRejections.inc({ status: '503' })
+      return transportErrorResponse(serviceUnavailable(err.message))
+    }
     session.openStream()
     const endpoint = `${opts.postPath}?${opts.sessionParam}=${session.id}`
     const frames = [encodeSseEvent({ event: 'endpoint', data: endpoint })]
@@ -63,25 +81,36 @@ export class LegacySseTransport {
       },
       { once: true },
     )
-    return streamSession(session, frames)
+    const { logger } = this.options
+    const onFrame = logger.enabled('debug')
+      ? (frame: Uint8Array) =>
+          logger.debug('frame_out', { session: session.id, frame: new TextDecoder().decode(frame) })
+      : undefined
+    return streamSession(session, frames, onFrame)
   }
 
   /** Takes one JSON-RPC message for a session: 202 at once, the answer travels on the stream. */
-  async post(request: Request, url: URL, opts: PostOptions): Promise<Response> {
+  async post(request: Request, url: URL, owner: string, opts: PostOptions): Promise<Response> {
     try {
       const id = url.searchParams.get('sessionId') ?? url.searchParams.get('session_id')
       if (id === null) throw badRequest('missing sessionId query parameter')
       if (!isWellFormedSessionId(id)) throw badRequest('malformed sessionId')
-      const session = this.options.registry.get(id)
+      const session = this.options.registry.get(id, owner)
       if (!session) throw sessionNotFound(id)
       const message = await readJsonRpcBody(request, this.options.maxBodyBytes)
       if (session.isClosed) throw sessionNotFound(id)
+      if (this.options.registry.draining && isRequest(message)) {
+        this.options.metrics.limitRefusals.inc({ limit: 'draining' })
+        throw serviceUnavailable('Service Unavailable: sluice is shutting down; no new requests')
+      }
+      this.options.logger.debug('message_in', { session: id, message })
       session.touch()
       this.options.dispatcher.dispatch(message, session, opts)
       return new Response('Accepted', { status: 202 })
     } catch (err) {
       const error = toTransportError(err)
       this.options.metrics.httpRejections.inc({ status: String(error.status) })
+      if (error.status === 413) this.options.metrics.limitRefusals.inc({ limit: 'body_bytes' })
       return transportErrorResponse(error)
     }
   }

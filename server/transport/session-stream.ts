@@ -13,23 +13,23 @@ import { encodeMessageFrame, KEEPALIVE_FRAME } from './sse-frame.ts'
 export async function* streamSession(
   session: Session,
   firstFrames: readonly Uint8Array[],
+  onFrame?: (frame: Uint8Array) => void,
 ): AsyncGenerator<Uint8Array, void, undefined> {
   try {
     for (const frame of firstFrames) {
       session.frameHandedOver('control')
+      onFrame?.(frame)
       yield frame
       session.frameTaken()
     }
     for (;;) {
       const next = session.takeOutbound() ?? (await session.waitOutbound())
       if (next === null) return
-      if (next === KEEPALIVE) {
-        session.frameHandedOver('keepalive')
-        yield KEEPALIVE_FRAME
-      } else {
-        session.frameHandedOver('message')
-        yield encodeMessageFrame(next)
-      }
+      const keepalive = next === KEEPALIVE
+      const frame = keepalive ? KEEPALIVE_FRAME : encodeMessageFrame(next)
+      session.frameHandedOver(keepalive ? 'keepalive' : 'message')
+      onFrame?.(frame)
+      yield frame
       session.frameTaken()
     }
   } finally {

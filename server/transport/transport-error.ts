@@ -34,6 +34,12 @@ export const sessionNotFound = (id: string) =>
     `Not Found: session ${id} does not exist or has expired`,
   )
 
+/** Seconds a refused client should wait before it tries again. */
+export const RETRY_AFTER_S = 5
+
+export const serviceUnavailable = (message: string) =>
+  new TransportError(503, TRANSPORT_ERROR_CODE, message, { 'retry-after': String(RETRY_AFTER_S) })
+
 /** The HTTP response for a transport rejection. */
 export function transportErrorResponse(err: TransportError): Response {
   const body = {
