@@ -1,6 +1,15 @@
 import { describe, expect, test } from 'bun:test'
 import { connect, type Socket } from 'node:net'
-import { INITIALIZE, openLegacyStream, post, readMetric, startServer, waitFor } from './helpers.ts'
+import {
+  INITIALIZE,
+  openInitializedStream,
+  openLegacyStream,
+  post,
+  postToolCall,
+  readMetric,
+  startServer,
+  waitFor,
+} from './helpers.ts'
 
 const OPEN = 'sluice_sessions_open'
 const STREAMS = 'sluice_sse_streams_open'
@@ -58,20 +67,9 @@ describe('a client that aborts is cleaned up at once', () => {
   test('an abort during a sleep call cancels the call and closes the session', async () => {
     await using server = startServer()
     const controller = new AbortController()
-    const { reader, postUrl, sessionId } = await openLegacyStream(
-      server.url,
-      '/sse',
-      controller.signal,
-    )
-    await post(postUrl, INITIALIZE)
-    await reader.nextEvent()
+    const { postUrl, sessionId } = await openInitializedStream(server.url, controller.signal)
     const session = server.sessions.get(sessionId)
-    await post(postUrl, {
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: { name: 'sleep', arguments: { seconds: 30 } },
-    })
+    await postToolCall(postUrl, 1, 'sleep', { seconds: 30 })
     await waitFor('the sleep call to start', () => session?.calls.size === 1)
     controller.abort()
     await expectAllClosed(server.url)

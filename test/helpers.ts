@@ -140,3 +140,26 @@ export const INITIALIZE = {
     clientInfo: { name: 'raw-test', version: '1.0.0' },
   },
 } as const
+
+/** Opens a legacy stream and completes initialize on it. */
+export async function openInitializedStream(base: URL, signal?: AbortSignal) {
+  const stream = await openLegacyStream(base, '/sse', signal)
+  await post(stream.postUrl, INITIALIZE)
+  await stream.reader.nextEvent()
+  return stream
+}
+
+/** POSTs a tools/call request; its answer comes on the stream. */
+export function postToolCall(
+  postUrl: URL,
+  id: number,
+  name: string,
+  args: Record<string, unknown>,
+) {
+  return post(postUrl, {
+    jsonrpc: '2.0',
+    id,
+    method: 'tools/call',
+    params: { name, arguments: args },
+  })
+}

@@ -2,7 +2,16 @@ import { describe, expect, test } from 'bun:test'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js'
 import { startLocalSluice } from '../loadtest/target.ts'
-import { INITIALIZE, openLegacyStream, post, readMetric, startServer, waitFor } from './helpers.ts'
+import {
+  INITIALIZE,
+  openInitializedStream,
+  openLegacyStream,
+  post,
+  postToolCall,
+  readMetric,
+  startServer,
+  waitFor,
+} from './helpers.ts'
 
 const unauthorized = (message: string) => ({
   jsonrpc: '2.0',
@@ -39,15 +48,8 @@ describe('graceful shutdown', () => {
 
   test('during the drain, new connections are refused and the running call still answers', async () => {
     await using server = startServer({ drainTimeoutMs: 10_000 })
-    const { reader, postUrl } = await openLegacyStream(server.url)
-    await post(postUrl, INITIALIZE)
-    await reader.nextEvent()
-    await post(postUrl, {
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: { name: 'sleep', arguments: { seconds: 0.5 } },
-    })
+    const { reader, postUrl } = await openInitializedStream(server.url)
+    await postToolCall(postUrl, 1, 'sleep', { seconds: 0.5 })
     await waitFor('the sleep to run', () => server.sessions.pendingCalls() === 1)
     const drained = server.shutdown()
     await expect(fetch(new URL('/sse', server.url))).rejects.toThrow()
@@ -85,15 +87,8 @@ describe('graceful shutdown', () => {
 
   test('what the drain deadline cuts off is counted', async () => {
     await using server = startServer()
-    const { reader, postUrl } = await openLegacyStream(server.url)
-    await post(postUrl, INITIALIZE)
-    await reader.nextEvent()
-    await post(postUrl, {
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: { name: 'sleep', arguments: { seconds: 30 } },
-    })
+    const { postUrl } = await openInitializedStream(server.url)
+    await postToolCall(postUrl, 1, 'sleep', { seconds: 30 })
     await waitFor('the sleep to run', () => server.sessions.pendingCalls() === 1)
     expect(await server.shutdown(50)).toBe(1)
     expect(server.metrics.shutdownUndelivered.get({ kind: 'call' })).toBe(1)
@@ -174,22 +169,10 @@ describe('limits', () => {
 
   test('a session over its concurrent-call limit gets an error for the extra call', async () => {
     await using server = startServer({ maxCallsPerSession: 1 })
-    const { reader, postUrl, sessionId } = await openLegacyStream(server.url)
-    await post(postUrl, INITIALIZE)
-    await reader.nextEvent()
-    await post(postUrl, {
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: { name: 'sleep', arguments: { seconds: 30 } },
-    })
+    const { reader, postUrl, sessionId } = await openInitializedStream(server.url)
+    await postToolCall(postUrl, 1, 'sleep', { seconds: 30 })
     await waitFor('the sleep to run', () => server.sessions.pendingCalls() === 1)
-    await post(postUrl, {
-      jsonrpc: '2.0',
-      id: 2,
-      method: 'tools/call',
-      params: { name: 'echo', arguments: { message: 'x' } },
-    })
+    await postToolCall(postUrl, 2, 'echo', { message: 'x' })
     expect(JSON.parse((await reader.nextEvent())?.data ?? '')).toEqual({
       jsonrpc: '2.0',
       id: 2,

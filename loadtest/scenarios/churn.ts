@@ -1,6 +1,5 @@
 import { runPool, withTimeout } from '../pool.ts'
-import { SseConnection } from '../sse-connection.ts'
-import { MIB, round, type ScenarioContext, type ScenarioResult } from './context.ts'
+import { MIB, openStream, round, type ScenarioContext, type ScenarioResult } from './context.ts'
 
 export interface ChurnParams {
   durationMs: number
@@ -48,12 +47,7 @@ export async function runChurn(ctx: ScenarioContext, params: ChurnParams): Promi
   const result = await runPool(
     { count: params.maxCycles, concurrency: params.concurrency, timeCapMs: params.durationMs },
     async () => {
-      const localAddress = ctx.sources.take()
-      const connection = new SseConnection({
-        base: ctx.target.base,
-        path: '/sse',
-        ...(localAddress ? { localAddress } : {}),
-      })
+      const connection = openStream(ctx)
       try {
         await withTimeout(connection.firstEvent, ctx.stepTimeoutMs, 'the endpoint frame')
         ctx.progress.open++

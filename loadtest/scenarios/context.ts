@@ -1,6 +1,7 @@
 import type { ServerProbe } from '../probe.ts'
 import type { Progress } from '../progress.ts'
 import type { SourceAddresses } from '../source-addresses.ts'
+import { SseConnection } from '../sse-connection.ts'
 import type { Target } from '../target.ts'
 import type { Check } from '../verdict.ts'
 
@@ -23,3 +24,39 @@ export interface ScenarioResult {
 
 export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits
 export const MIB = 2 ** 20
+
+/** Opens a raw SSE stream to the target from the next source address. */
+export function openStream(ctx: ScenarioContext, sendRequest = true): SseConnection {
+  const localAddress = ctx.sources.take()
+  return new SseConnection({
+    base: ctx.target.base,
+    path: '/sse',
+    sendRequest,
+    ...(localAddress ? { localAddress } : {}),
+  })
+}
+
+/** Counts failures by message, and the progress line's error count with them. */
+export class ErrorTally {
+  readonly #counts = new Map<string, number>()
+  constructor(private readonly ctx: ScenarioContext) {}
+
+  /** A runPool `onSettled` callback. */
+  readonly settled = (ok: boolean, err?: unknown): void => {
+    if (ok) return
+    this.ctx.progress.errors++
+    const key = (err as Error)?.message ?? String(err)
+    this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1)
+  }
+
+  get total(): number {
+    let sum = 0
+    for (const n of this.#counts.values()) sum += n
+    return sum
+  }
+
+  /** One note per distinct failure: `count x message`. */
+  notes(): string[] {
+    return [...this.#counts].map(([message, count]) => `${count} x ${message}`)
+  }
+}

@@ -1,7 +1,14 @@
 import { runPool, withTimeout } from '../pool.ts'
-import { SseConnection } from '../sse-connection.ts'
+import type { SseConnection } from '../sse-connection.ts'
 import { check } from '../verdict.ts'
-import { MIB, round, type ScenarioContext, type ScenarioResult } from './context.ts'
+import {
+  ErrorTally,
+  MIB,
+  openStream,
+  round,
+  type ScenarioContext,
+  type ScenarioResult,
+} from './context.ts'
 
 export interface HoldParams {
   sessions: number
@@ -17,28 +24,18 @@ export interface HoldParams {
 export async function runHold(ctx: ScenarioContext, params: HoldParams): Promise<ScenarioResult> {
   const before = await ctx.probe.snapshot()
   const connections: SseConnection[] = []
-  const errors = new Map<string, number>()
+  const errors = new ErrorTally(ctx)
   ctx.progress.start('hold')
   const opened = await runPool(
     { count: params.sessions, concurrency: params.concurrency, timeCapMs: params.timeCapMs },
     async () => {
-      const localAddress = ctx.sources.take()
-      const connection = new SseConnection({
-        base: ctx.target.base,
-        path: '/sse',
-        ...(localAddress ? { localAddress } : {}),
-      })
+      const connection = openStream(ctx)
       connections.push(connection)
       await withTimeout(connection.firstEvent, ctx.stepTimeoutMs, 'the endpoint frame')
       ctx.progress.open++
       ctx.progress.done++
     },
-    (ok, err) => {
-      if (ok) return
-      ctx.progress.errors++
-      const key = (err as Error)?.message ?? String(err)
-      errors.set(key, (errors.get(key) ?? 0) + 1)
-    },
+    errors.settled,
   )
   const peak = await ctx.probe.snapshot()
   const held = peak.sessionsOpen - before.sessionsOpen
@@ -75,6 +72,6 @@ export async function runHold(ctx: ScenarioContext, params: HoldParams): Promise
       check('every session opened', opened.completed, params.sessions, 'sessions', false),
       check('server held every session at once', held, params.sessions, 'sessions', false),
     ],
-    notes: [...errors].map(([message, count]) => `${count} x ${message}`),
+    notes: errors.notes(),
   }
 }

@@ -1,9 +1,14 @@
 import { LegacyMcpSession } from '../mcp-session.ts'
 import { runPool, withTimeout } from '../pool.ts'
 import { pickWeighted, seededRandom } from '../random.ts'
-import { SseConnection } from '../sse-connection.ts'
 import { check } from '../verdict.ts'
-import { round, type ScenarioContext, type ScenarioResult } from './context.ts'
+import {
+  ErrorTally,
+  openStream,
+  round,
+  type ScenarioContext,
+  type ScenarioResult,
+} from './context.ts'
 
 /** The moments at which a storm connection goes away. */
 export const STORM_PHASES = {
@@ -40,7 +45,7 @@ export async function runStorm(ctx: ScenarioContext, params: StormParams): Promi
     StormPhase,
     number
   >
-  const errors = new Map<string, number>()
+  const errors = new ErrorTally(ctx)
   ctx.progress.start('storm')
   const result = await runPool(
     { count: plan.length, concurrency: params.concurrency, timeCapMs: params.timeCapMs },
@@ -51,12 +56,7 @@ export async function runStorm(ctx: ScenarioContext, params: StormParams): Promi
       ctx.progress.aborted++
       ctx.progress.done++
     },
-    (ok, err) => {
-      if (ok) return
-      ctx.progress.errors++
-      const key = (err as Error)?.message ?? String(err)
-      errors.set(key, (errors.get(key) ?? 0) + 1)
-    },
+    errors.settled,
   )
   ctx.progress.stop()
   return {
@@ -78,16 +78,17 @@ export async function runStorm(ctx: ScenarioContext, params: StormParams): Promi
         false,
       ),
     ],
-    notes: [...errors].map(([message, count]) => `${count} x ${message}`),
+    notes: errors.notes(),
   }
 }
 
 async function abortInPhase(ctx: ScenarioContext, phase: StormPhase): Promise<void> {
-  const localAddress = ctx.sources.take()
-  const base = ctx.target.base
-  const where = localAddress ? { localAddress } : {}
   if (phase === 'sleep_in_flight') {
-    const session = await LegacyMcpSession.open(base, localAddress, ctx.stepTimeoutMs)
+    const session = await LegacyMcpSession.open(
+      ctx.target.base,
+      ctx.sources.take(),
+      ctx.stepTimeoutMs,
+    )
     try {
       await session.initialize(ctx.stepTimeoutMs)
       await session.send('tools/call', { name: 'sleep', arguments: { seconds: 30 } })
@@ -96,12 +97,7 @@ async function abortInPhase(ctx: ScenarioContext, phase: StormPhase): Promise<vo
     }
     return
   }
-  const connection = new SseConnection({
-    base,
-    path: '/sse',
-    sendRequest: phase !== 'before_request',
-    ...where,
-  })
+  const connection = openStream(ctx, phase !== 'before_request')
   try {
     await withTimeout(connection.connected, ctx.stepTimeoutMs, 'the TCP connection')
     if (phase === 'before_request' || phase === 'before_headers') return
