@@ -44,11 +44,15 @@ export function startLocalSluice(extraArgs: readonly string[]): Promise<Target> 
 }
 
 /**
- * Runs a server script with Bun and waits for its JSON log line `{"event":"listening","url":...}`.
+ * Runs a server script (with Bun, or `runtime`) and waits for its JSON log line `{"event":"listening","url":...}`.
  * The child is stopped by its PID with SIGTERM.
  */
-export async function spawnServer(entry: string, args: readonly string[]): Promise<Target> {
-  const child = spawn([process.execPath, entry, ...args], {
+export async function spawnServer(
+  entry: string,
+  args: readonly string[],
+  runtime: string = process.execPath,
+): Promise<Target> {
+  const child = spawn([runtime, entry, ...args], {
     stdout: 'pipe',
     stderr: 'inherit',
     env: { ...process.env, LOG_LEVEL: 'info' },

@@ -1,0 +1,104 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { measureIdle, measurePosts, measureThroughput } from './measure.ts'
+import { PEERS } from './peers.ts'
+import { type BenchReport, type PeerResult, renderMarkdown } from './report.ts'
+import { lineChart } from './svg-chart.ts'
+
+/** What one run measures: the full run, or the short one CI prints. */
+const PLANS = {
+  full: {
+    concurrencies: [1, 4, 16, 64],
+    callMs: 5_000,
+    idleCounts: [1_000, 5_000],
+    idleWindowMs: 15_000,
+    postS: 5,
+  },
+  short: { concurrencies: [16], callMs: 2_000, idleCounts: [1_000], idleWindowMs: 3_000, postS: 2 },
+} as const
+
+const RESULTS = new URL('./results/', import.meta.url).pathname
+
+/** `bun run bench [--short] [--only=NAME]`: every peer (or those whose name starts with NAME) on loopback, one after another, with the same client. */
+async function main(): Promise<void> {
+  const mode = process.argv.includes('--short') ? 'short' : 'full'
+  const plan = PLANS[mode]
+  const nodeVersion = Bun.spawnSync([Bun.which('node') ?? 'node', '--version'])
+    .stdout.toString()
+    .trim()
+  const report: BenchReport = {
+    tool: 'sluice-bench',
+    mode,
+    startedAt: new Date().toISOString(),
+    machine: {
+      cpus: cpus().length,
+      platform: `${process.platform}-${process.arch}`,
+      bun: Bun.version,
+      node: nodeVersion,
+    },
+    peers: [],
+  }
+  const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length)
+  for (const peer of PEERS.filter((p) => !only || p.name.startsWith(only))) {
+    console.error(`bench: ${peer.name}`)
+    const target = await peer.start()
+    try {
+      // Idle memory first, on a fresh server, before any load has grown its heap.
+      const idle = []
+      for (const count of plan.idleCounts)
+        idle.push(await measureIdle(target, peer.transport, count, plan.idleWindowMs))
+      const throughput = []
+      for (const c of plan.concurrencies)
+        throughput.push(await measureThroughput(target, peer.transport, c, plan.callMs))
+      const posts = await measurePosts(target, peer.transport, 32, plan.postS)
+      const result: PeerResult = {
+        name: peer.name,
+        transport: peer.transport,
+        runtime: peer.runtime,
+        throughput,
+        idle,
+        posts,
+      }
+      report.peers.push(result)
+    } finally {
+      await target.stop()
+    }
+  }
+  mkdirSync(RESULTS, { recursive: true })
+  const markdown = renderMarkdown(report)
+  const base = mode === 'full' ? 'latest' : 'short'
+  writeFileSync(`${RESULTS}${base}.json`, `${JSON.stringify(report, null, 2)}\n`)
+  writeFileSync(`${RESULTS}${base}.md`, markdown)
+  const prefix = mode === 'full' ? '' : 'short-'
+  writeFileSync(
+    `${RESULTS}${prefix}throughput.svg`,
+    lineChart(
+      report.peers.map((p) => ({
+        name: p.name,
+        points: p.throughput.map((t) => [t.concurrency, t.callsPerSecond] as const),
+      })),
+      {
+        title: 'tools/call echo throughput',
+        xLabel: 'concurrent sessions',
+        yLabel: 'calls per second',
+      },
+    ),
+  )
+  writeFileSync(
+    `${RESULTS}${prefix}memory.svg`,
+    lineChart(
+      report.peers.map((p) => ({
+        name: p.name,
+        points: p.idle.map((i) => [i.sessions, i.rssPerSessionKiB] as const),
+      })),
+      {
+        title: 'resident memory per idle session',
+        xLabel: 'idle sessions',
+        yLabel: 'KiB per session',
+      },
+    ),
+  )
+  console.log(markdown)
+}
+
+await main()
