@@ -57,14 +57,18 @@ export function createHttpApp(routes: HttpRoutes) {
     return stream
   }
 
+  // Hooks run on every request; they are registered only when CORS or auth is configured.
+  const app = new Elysia()
+  if (routes.cors.enabled) {
+    app.onRequest(({ request, set }) => {
+      const preflight = routes.cors.preflight(request)
+      if (preflight) return preflight
+      Object.assign(set.headers, routes.cors.headersFor(request))
+      return undefined
+    })
+  }
   return (
-    new Elysia()
-      .onRequest(({ request, set }) => {
-        const preflight = routes.cors.preflight(request)
-        if (preflight) return preflight
-        Object.assign(set.headers, routes.cors.headersFor(request))
-        return undefined
-      })
+    app
       .onError(({ code, request }) => {
         if (code !== 'NOT_FOUND') return undefined
         const path = new URL(request.url).pathname
@@ -79,6 +83,7 @@ export function createHttpApp(routes: HttpRoutes) {
       // Health stays open without a token, for load balancers and probes.
       .get('/health', () => routes.health())
       .onBeforeHandle(({ request }) => {
+        if (!routes.auth.enabled) return undefined
         const who = routes.auth.ownerOf(request)
         return who instanceof TransportError ? transportErrorResponse(who) : undefined
       })

@@ -49,6 +49,7 @@ type Handler = (req: JsonRpcRequest, peer: McpPeer) => Promise<Record<string, un
  */
 export class Dispatcher {
   readonly #handlers: Record<string, Handler>
+  readonly #series = new Map<string, { inc(): void }>()
 
   constructor(private readonly options: DispatcherOptions) {
     this.#handlers = {
@@ -107,6 +108,17 @@ export class Dispatcher {
     throw methodNotFound(req.method)
   }
 
+  /** The bound `sluice_tool_calls_total` series of a (tool, outcome) pair; per call, no label rendering. */
+  #toolCallSeries(tool: string, outcome: string): { inc(): void } {
+    const key = `${tool}\u0000${outcome}`
+    let series = this.#series.get(key)
+    if (!series) {
+      series = this.options.toolCalls.series({ tool, outcome })
+      this.#series.set(key, series)
+    }
+    return series
+  }
+
   #notify(note: JsonRpcNotification, peer: McpPeer): void {
     if (note.method === 'notifications/initialized') {
       peer.state.clientReady = true
@@ -161,7 +173,7 @@ export class Dispatcher {
     if (!controller)
       throw invalidRequest(`request id ${JSON.stringify(req.id)} is already in flight`)
     const ctx = { signal: controller.signal, sessionId: peer.sessionId, requestId: req.id }
-    const count = (outcome: string) => this.options.toolCalls.inc({ tool: name, outcome })
+    const count = (outcome: string) => this.#toolCallSeries(name, outcome).inc()
     try {
       const result = await this.options.tools.call(name, args, ctx)
       count(result.isError ? 'error' : 'ok')

@@ -17,6 +17,11 @@ export class CorsPolicy {
     this.#origins = new Set(origins)
   }
 
+  /** Whether any origin is allowed at all. */
+  get enabled(): boolean {
+    return this.#origins.size > 0
+  }
+
   allows(origin: string): boolean {
     return this.#any || this.#origins.has(origin)
   }

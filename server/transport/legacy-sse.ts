@@ -103,7 +103,8 @@ export class LegacySseTransport {
         this.options.metrics.limitRefusals.inc({ limit: 'draining' })
         throw serviceUnavailable('Service Unavailable: sluice is shutting down; no new requests')
       }
-      this.options.logger.debug('message_in', { session: id, message })
+      if (this.options.logger.enabled('debug'))
+        this.options.logger.debug('message_in', { session: id, message })
       session.touch()
       this.options.dispatcher.dispatch(message, session, opts)
       return new Response('Accepted', { status: 202 })
