@@ -1,3 +1,5 @@
+import { LegacyMcpSession } from '../mcp-session.ts'
+import { runPool } from '../pool.ts'
 import type { ServerProbe } from '../probe.ts'
 import type { Progress } from '../progress.ts'
 import type { SourceAddresses } from '../source-addresses.ts'
@@ -59,4 +61,34 @@ export class ErrorTally {
   notes(): string[] {
     return [...this.#counts].map(([message, count]) => `${count} x ${message}`)
   }
+}
+
+/** Opens one MCP session (legacy SSE) from the next source address and initializes it. */
+export async function openMcpSession(ctx: ScenarioContext): Promise<LegacyMcpSession> {
+  const session = await LegacyMcpSession.open(
+    ctx.target.base,
+    ctx.sources.take(),
+    ctx.stepTimeoutMs,
+  )
+  try {
+    await session.initialize(ctx.stepTimeoutMs)
+  } catch (err) {
+    session.connection.reset()
+    throw err
+  }
+  return session
+}
+
+/** Opens up to `count` initialized sessions (50 at a time, bounded by `timeCapMs`). */
+export async function openMcpSessions(
+  ctx: ScenarioContext,
+  count: number,
+  timeCapMs: number,
+): Promise<LegacyMcpSession[]> {
+  const sessions: LegacyMcpSession[] = []
+  await runPool({ count, concurrency: 50, timeCapMs }, async () => {
+    sessions.push(await openMcpSession(ctx))
+    ctx.progress.open++
+  })
+  return sessions
 }

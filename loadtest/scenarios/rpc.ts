@@ -1,7 +1,5 @@
-import { LegacyMcpSession } from '../mcp-session.ts'
-import { runPool } from '../pool.ts'
 import { check } from '../verdict.ts'
-import { round, type ScenarioContext, type ScenarioResult } from './context.ts'
+import { openMcpSessions, round, type ScenarioContext, type ScenarioResult } from './context.ts'
 
 export interface RpcParams {
   sessions: number
@@ -20,21 +18,8 @@ export function quantile(sorted: readonly number[], q: number): number {
 export async function runRpc(ctx: ScenarioContext, params: RpcParams): Promise<ScenarioResult> {
   const latencies: number[] = []
   let errors = 0
-  const sessions: LegacyMcpSession[] = []
   ctx.progress.start('rpc')
-  await runPool(
-    { count: params.sessions, concurrency: 50, timeCapMs: params.durationMs },
-    async () => {
-      const session = await LegacyMcpSession.open(
-        ctx.target.base,
-        ctx.sources.take(),
-        ctx.stepTimeoutMs,
-      )
-      sessions.push(session)
-      await session.initialize(ctx.stepTimeoutMs)
-      ctx.progress.open++
-    },
-  )
+  const sessions = await openMcpSessions(ctx, params.sessions, params.durationMs)
   const started = performance.now()
   const deadline = started + params.durationMs
   await Promise.all(

@@ -1,7 +1,11 @@
-import { LegacyMcpSession } from '../mcp-session.ts'
-import { runPool } from '../pool.ts'
 import { check } from '../verdict.ts'
-import { MIB, round, type ScenarioContext, type ScenarioResult } from './context.ts'
+import {
+  MIB,
+  openMcpSessions,
+  round,
+  type ScenarioContext,
+  type ScenarioResult,
+} from './context.ts'
 
 export interface SlowParams {
   sessions: number
@@ -24,22 +28,9 @@ const EVICTED = [
 export async function runSlow(ctx: ScenarioContext, params: SlowParams): Promise<ScenarioResult> {
   const before = await ctx.probe.snapshot()
   const evictedBefore = EVICTED.map((s) => before.metrics.get(s) ?? 0)
-  const sessions: LegacyMcpSession[] = []
   ctx.progress.start('slow')
-  await runPool(
-    { count: params.sessions, concurrency: 20, timeCapMs: params.evictTimeoutMs },
-    async () => {
-      const session = await LegacyMcpSession.open(
-        ctx.target.base,
-        ctx.sources.take(),
-        ctx.stepTimeoutMs,
-      )
-      sessions.push(session)
-      await session.initialize(ctx.stepTimeoutMs)
-      session.connection.stopReading()
-      ctx.progress.open++
-    },
-  )
+  const sessions = await openMcpSessions(ctx, params.sessions, params.evictTimeoutMs)
+  for (const session of sessions) session.connection.stopReading()
   const message = 'x'.repeat(params.messageBytes)
   let peakRss = before.rssBytes
   const started = performance.now()

@@ -1,9 +1,9 @@
-import { LegacyMcpSession } from '../mcp-session.ts'
 import { runPool, withTimeout } from '../pool.ts'
 import { pickWeighted, seededRandom } from '../random.ts'
 import { check } from '../verdict.ts'
 import {
   ErrorTally,
+  openMcpSession,
   openStream,
   round,
   type ScenarioContext,
@@ -84,13 +84,8 @@ export async function runStorm(ctx: ScenarioContext, params: StormParams): Promi
 
 async function abortInPhase(ctx: ScenarioContext, phase: StormPhase): Promise<void> {
   if (phase === 'sleep_in_flight') {
-    const session = await LegacyMcpSession.open(
-      ctx.target.base,
-      ctx.sources.take(),
-      ctx.stepTimeoutMs,
-    )
+    const session = await openMcpSession(ctx)
     try {
-      await session.initialize(ctx.stepTimeoutMs)
       await session.send('tools/call', { name: 'sleep', arguments: { seconds: 30 } })
     } finally {
       session.connection.reset()
