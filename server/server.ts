@@ -49,6 +49,8 @@ export class SluiceServer {
         sendDeadlineMs: config.sendDeadlineMs,
         idleTtlMs: config.sessionTtlMs,
         maxSessions: config.maxSessions,
+        replayEvents: config.replayEvents,
+        retainedStreams: RETAINED_RESPONSE_STREAMS,
       },
       this.metrics,
       this.logger,
@@ -165,6 +167,8 @@ export class SluiceServer {
   }
 }
 
+/** Finished response streams a session keeps for replay after a reconnect. */
+const RETAINED_RESPONSE_STREAMS = 16
 /** How often shutdown looks whether the drain is complete. */
 const DRAIN_POLL_MS = 20
 /** How long closed streams get to flush their last bytes before connections are cut. */

@@ -7,7 +7,7 @@ import type { SessionRegistry } from '../session/registry.ts'
 import { isWellFormedSessionId } from '../session/session-id.ts'
 import { readJsonRpcBody } from './json-body.ts'
 import { streamSession } from './session-stream.ts'
-import { encodeSseEvent } from './sse-frame.ts'
+import { encodeMessageFrame, encodeSseEvent, frameLogger } from './sse-frame.ts'
 import {
   badRequest,
   serviceUnavailable,
@@ -65,7 +65,7 @@ export class LegacySseTransport {
       this.options.metrics.httpRejections.inc({ status: '503' })
       return transportErrorResponse(serviceUnavailable(err.message))
     }
-    session.openStream()
+    session.attach()
     const endpoint = `${opts.postPath}?${opts.sessionParam}=${session.id}`
     const frames = [encodeSseEvent({ event: 'endpoint', data: endpoint })]
     if (opts.greet) frames.push(encodeSseEvent({ data: `Connected to session ${session.id}` }))
@@ -81,12 +81,11 @@ export class LegacySseTransport {
       },
       { once: true },
     )
-    const { logger } = this.options
-    const onFrame = logger.enabled('debug')
-      ? (frame: Uint8Array) =>
-          logger.debug('frame_out', { session: session.id, frame: new TextDecoder().decode(frame) })
-      : undefined
-    return streamSession(session, frames, onFrame)
+    return streamSession(session, session.standalone, {
+      firstFrames: frames,
+      encode: (event) => encodeMessageFrame(event.json),
+      onFrame: frameLogger(this.options.logger, session.id),
+    })
   }
 
   /** Takes one JSON-RPC message for a session: 202 at once, the answer travels on the stream. */

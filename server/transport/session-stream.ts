@@ -1,38 +1,48 @@
-import { KEEPALIVE } from '../session/outbound-queue.ts'
+import type { EventStream, StreamEvent } from '../session/event-stream.ts'
+import { KEEPALIVE } from '../session/event-stream.ts'
 import type { Session } from '../session/session.ts'
-import { encodeMessageFrame, KEEPALIVE_FRAME } from './sse-frame.ts'
+import { KEEPALIVE_FRAME } from './sse-frame.ts'
+
+export interface StreamSessionOptions {
+  /** Frames yielded first, before any await: the endpoint event, or a priming event. */
+  firstFrames: readonly Uint8Array[]
+  /** How one event becomes an SSE frame (with or without an event id). */
+  encode: (event: StreamEvent) => Uint8Array
+  onFrame?: ((frame: Uint8Array) => void) | undefined
+}
 
 /**
- * The SSE body of a session's stream. Yields `firstFrames` before any await (so the client gets
- * its endpoint or priming event at once), then the session's queued messages and keepalives.
+ * The SSE body of one stream of a session (attached by the caller). Yields `firstFrames` before
+ * any await, then the stream's events and keepalives until the stream ends or the session closes.
  *
- * It only ever waits on the session's queue, and closing the session wakes that wait, so the
- * generator never stays parked after its session has ended. Its `finally` detaches the stream
- * however it ends (reader gone, session closed, Elysia calling `return()`).
+ * It only ever waits on the stream, and closing the session wakes that wait, so the generator
+ * never stays parked after its session has ended. Its `finally` detaches the reader however it
+ * ends (reader gone, stream finished, session closed, Elysia calling `return()`).
  */
 export async function* streamSession(
   session: Session,
-  firstFrames: readonly Uint8Array[],
-  onFrame?: (frame: Uint8Array) => void,
+  stream: EventStream,
+  options: StreamSessionOptions,
 ): AsyncGenerator<Uint8Array, void, undefined> {
+  const { firstFrames, encode, onFrame } = options
   try {
     for (const frame of firstFrames) {
-      session.frameHandedOver('control')
+      session.frameHandedOver(stream, 'control')
       onFrame?.(frame)
       yield frame
-      session.frameTaken()
+      session.frameTaken(stream)
     }
     for (;;) {
-      const next = session.takeOutbound() ?? (await session.waitOutbound())
+      const next = session.take(stream) ?? (await session.wait(stream))
       if (next === null) return
       const keepalive = next === KEEPALIVE
-      const frame = keepalive ? KEEPALIVE_FRAME : encodeMessageFrame(next)
-      session.frameHandedOver(keepalive ? 'keepalive' : 'message')
+      const frame = keepalive ? KEEPALIVE_FRAME : encode(next)
+      session.frameHandedOver(stream, keepalive ? 'keepalive' : 'message')
       onFrame?.(frame)
       yield frame
-      session.frameTaken()
+      session.frameTaken(stream)
     }
   } finally {
-    session.closeStream()
+    session.detach(stream)
   }
 }

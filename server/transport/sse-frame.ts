@@ -1,4 +1,7 @@
+import type { Logger } from '../observability/log.ts'
+
 const encoder = new TextEncoder()
+const decoder = new TextDecoder()
 
 export interface SseEvent {
   event?: string
@@ -31,4 +34,13 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
   'content-type': 'text/event-stream',
   'cache-control': 'no-cache',
   'x-accel-buffering': 'no',
+}
+
+/** With `--debug`, a callback that logs every outbound frame of a session; else undefined. */
+export function frameLogger(
+  logger: Logger,
+  session: string,
+): ((frame: Uint8Array) => void) | undefined {
+  if (!logger.enabled('debug')) return undefined
+  return (frame) => logger.debug('frame_out', { session, frame: decoder.decode(frame) })
 }

@@ -1,0 +1,153 @@
+/** Handed to a parked reader instead of an event when the stream has been quiet too long. */
+export const KEEPALIVE: unique symbol = Symbol('keepalive')
+
+export type PushOutcome = 'queued' | 'full' | 'closed'
+
+/** One message of a stream, numbered within it. */
+export interface StreamEvent {
+  seq: number
+  json: string
+}
+
+export interface EventStreamLimits {
+  /** Unsent messages the stream may hold before it is full. */
+  maxMessages: number
+  /** Unsent bytes (UTF-16 code units) the stream may hold before it is full. */
+  maxBytes: number
+  /** Sent events kept for replay after a reconnect (0: none, as in the legacy transport). */
+  replayEvents: number
+}
+
+/**
+ * The outbound messages of one SSE stream of a session: a bounded run of unsent events, plus the
+ * last sent ones kept for replay (`Last-Event-ID`). Events are numbered 1, 2, 3... so an event id
+ * names a position; one reader at a time waits on it.
+ */
+export class EventStream {
+  /** Retained events, contiguous by seq: the replay window, then the unsent ones. */
+  readonly #events: StreamEvent[] = []
+  #nextSeq = 1
+  /** Highest seq handed to a reader. */
+  #sentSeq = 0
+  #unsentBytes = 0
+  #ended = false
+  #closed = false
+  #waiter: ((item: StreamEvent | typeof KEEPALIVE | null) => void) | undefined
+
+  constructor(
+    readonly number: number,
+    private readonly limits: EventStreamLimits,
+  ) {}
+
+  /** Events not yet handed to a reader. */
+  get unsent(): number {
+    return this.#nextSeq - 1 - this.#sentSeq
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /** Whether `end()` was called and every event has been handed over. */
+  get finished(): boolean {
+    return this.#ended && this.unsent === 0
+  }
+
+  /** Adds a message; never grows past the bounds. Wakes a parked reader. */
+  push(json: string): PushOutcome {
+    if (this.#closed || this.#ended) return 'closed'
+    if (
+      this.unsent >= this.limits.maxMessages ||
+      this.#unsentBytes + json.length > this.limits.maxBytes
+    ) {
+      return 'full'
+    }
+    const event = { seq: this.#nextSeq++, json }
+    this.#events.push(event)
+    this.#unsentBytes += json.length
+    if (this.#waiter) {
+      const wake = this.#waiter
+      this.#waiter = undefined
+      wake(this.#advance())
+    }
+    return 'queued'
+  }
+
+  /** The next unsent event, without waiting. */
+  take(): StreamEvent | undefined {
+    return this.unsent > 0 ? this.#advance() : undefined
+  }
+
+  /** Waits for the next event, a keepalive offer, or the end (null). One reader at a time. */
+  wait(): Promise<StreamEvent | typeof KEEPALIVE | null> {
+    const event = this.take()
+    if (event) return Promise.resolve(event)
+    if (this.#closed || this.#ended) return Promise.resolve(null)
+    return new Promise((resolve) => {
+      this.#waiter = resolve
+    })
+  }
+
+  /** Wakes a parked reader with a keepalive; false when no reader is parked. */
+  offerKeepalive(): boolean {
+    if (!this.#waiter) return false
+    const wake = this.#waiter
+    this.#waiter = undefined
+    wake(KEEPALIVE)
+    return true
+  }
+
+  /**
+   * Resumes after `seq` (a reconnect with Last-Event-ID): events after it are sent again, as far
+   * as the replay window reaches. Returns false when `seq` is not a position of this stream.
+   */
+  rewind(seq: number): boolean {
+    if (!Number.isInteger(seq) || seq < 0 || seq >= this.#nextSeq) return false
+    const first = this.#events[0]?.seq ?? this.#nextSeq
+    const from = Math.max(seq, first - 1)
+    for (const e of this.#events)
+      if (e.seq > from && e.seq <= this.#sentSeq) this.#unsentBytes += e.json.length
+    this.#sentSeq = Math.min(this.#sentSeq, from)
+    return true
+  }
+
+  /** No more events will come: a reader gets null once it has taken the rest. */
+  end(): void {
+    if (this.#ended) return
+    this.#ended = true
+    if (this.unsent === 0) this.#wakeWithNull()
+  }
+
+  /** Drops everything and wakes a parked reader with null. Returns how many unsent were dropped. */
+  close(): number {
+    if (this.#closed) return 0
+    this.#closed = true
+    const dropped = this.unsent
+    this.#events.length = 0
+    this.#unsentBytes = 0
+    this.#sentSeq = this.#nextSeq - 1
+    this.#wakeWithNull()
+    return dropped
+  }
+
+  #advance(): StreamEvent {
+    const first = this.#events[0]?.seq ?? this.#nextSeq
+    const event = this.#events[this.#sentSeq + 1 - first]!
+    this.#sentSeq = event.seq
+    this.#unsentBytes -= event.json.length
+    // Keep only the replay window of sent events.
+    while (
+      this.#events.length > 0 &&
+      this.#events[0]!.seq <= this.#sentSeq - this.limits.replayEvents
+    ) {
+      this.#events.shift()
+    }
+    return event
+  }
+
+  #wakeWithNull(): void {
+    const wake = this.#waiter
+    this.#waiter = undefined
+    wake?.(null)
+  }
+}
