@@ -28,6 +28,9 @@ export const ConfigSchema = Type.Object({
   authTokens: List('bearer tokens, comma-separated'),
   authTokenFile: Type.String({ description: 'path of a file with one bearer token per line' }),
   corsOrigins: List('allowed CORS origins, comma-separated, or *'),
+  allowedOrigins: List('Origin values Streamable HTTP accepts beyond localhost origins, or *'),
+  allowedHosts: List('Host values (host:port) Streamable HTTP accepts beyond its own'),
+  preferJson: Type.Boolean({ description: 'true or false' }),
   logLevel: Type.Union(
     LOG_LEVELS.map((l) => Type.Literal(l)),
     { description: LOG_LEVELS.join(', ') },
@@ -51,6 +54,9 @@ export const DEFAULT_CONFIG: Config = {
   authTokens: [],
   authTokenFile: '',
   corsOrigins: [],
+  allowedOrigins: [],
+  allowedHosts: [],
+  preferJson: false,
   logLevel: 'info',
 }
 
@@ -73,6 +79,9 @@ export const SETTINGS: ReadonlyArray<{ key: Key; flag: string; env: string }> = 
   { key: 'authTokens', flag: '--auth-token', env: 'AUTH_TOKEN' },
   { key: 'authTokenFile', flag: '--auth-token-file', env: 'AUTH_TOKEN_FILE' },
   { key: 'corsOrigins', flag: '--cors-origins', env: 'CORS_ORIGINS' },
+  { key: 'allowedOrigins', flag: '--allowed-origins', env: 'ALLOWED_ORIGINS' },
+  { key: 'allowedHosts', flag: '--allowed-hosts', env: 'ALLOWED_HOSTS' },
+  { key: 'preferJson', flag: '--prefer-json', env: 'PREFER_JSON' },
   { key: 'logLevel', flag: '--log-level', env: 'LOG_LEVEL' },
 ]
 
@@ -145,7 +154,7 @@ function readTokenFile(path: string): string[] {
   return tokens
 }
 
-const BOOLEAN_FLAGS = new Set(['--debug'])
+const BOOLEAN_FLAGS = new Set(['--debug', '--prefer-json'])
 
 function parseFlags(argv: readonly string[]): Map<string, string[]> {
   const known = new Set([...SETTINGS.map((s) => s.flag), ...BOOLEAN_FLAGS])
@@ -172,5 +181,6 @@ function describe(schema: TSchema): string {
   }
   if (schema.type === 'string') return `a string (${schema.description})`
   if (schema.type === 'array') return `a list of non-empty strings (${schema.description})`
+  if (schema.type === 'boolean') return `a boolean (${schema.description})`
   return `one of ${schema.description}`
 }

@@ -12,6 +12,8 @@ import type { ToolDefinition, ToolHandler } from './tools/types.ts'
 import { BearerAuth } from './transport/auth.ts'
 import { CorsPolicy } from './transport/cors.ts'
 import { LegacySseTransport } from './transport/legacy-sse.ts'
+import { OriginGuard } from './transport/origin-guard.ts'
+import { StreamableHttpTransport } from './transport/streamable-http.ts'
 
 export const SERVER_NAME = 'sluice'
 export const SERVER_VERSION: string = pkg.version
@@ -80,8 +82,24 @@ export class SluiceServer {
       logger: this.logger,
       maxBodyBytes: config.maxBodyBytes,
     })
+    const streamable = new StreamableHttpTransport({
+      registry: this.sessions,
+      dispatcher,
+      metrics: this.metrics,
+      logger: this.logger,
+      maxBodyBytes: config.maxBodyBytes,
+      preferJson: config.preferJson,
+      retryMs: PRIMING_RETRY_MS,
+      guard: new OriginGuard({
+        port: () => this.#app.server?.port ?? config.port,
+        loopback: isLoopbackHost(config.host),
+        allowedOrigins: config.allowedOrigins,
+        allowedHosts: config.allowedHosts,
+      }),
+    })
     this.#app = createHttpApp({
       legacy,
+      streamable,
       auth: new BearerAuth(config.authTokens),
       cors: new CorsPolicy(config.corsOrigins),
       health: () => ({
@@ -165,6 +183,13 @@ export class SluiceServer {
     this.sessions.closeAll('shutdown')
     await this.#app.stop(true)
   }
+}
+
+/** The reconnection delay a priming event suggests to Streamable HTTP clients. */
+const PRIMING_RETRY_MS = 1_000
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.')
 }
 
 /** Finished response streams a session keeps for replay after a reconnect. */

@@ -3,6 +3,7 @@ import type { BearerAuth } from '../transport/auth.ts'
 import type { CorsPolicy } from '../transport/cors.ts'
 import type { LegacySseTransport, OpenStreamOptions } from '../transport/legacy-sse.ts'
 import { SSE_HEADERS } from '../transport/sse-frame.ts'
+import type { SseReply, StreamableHttpTransport } from '../transport/streamable-http.ts'
 import {
   TRANSPORT_ERROR_CODE,
   TransportError,
@@ -11,6 +12,7 @@ import {
 
 export interface HttpRoutes {
   legacy: LegacySseTransport
+  streamable: StreamableHttpTransport
   auth: BearerAuth
   cors: CorsPolicy
   health: () => Record<string, unknown>
@@ -25,6 +27,12 @@ const SSE_ROUTE: LegacyStream = { postPath: '/message', sessionParam: 'sessionId
 // The seed server's flow: /notifications opens a legacy session, POST /mcp?session_id=... feeds it.
 const SEED_ROUTE: LegacyStream = { postPath: '/mcp', sessionParam: 'session_id', greet: true }
 
+interface RouteContext {
+  request: Request
+  server: Bun.Server<unknown> | null
+  set: { headers: Record<string, unknown> }
+}
+
 /** The Elysia app: routes and hooks only. Every decision is made by the transport it calls. */
 export function createHttpApp(routes: HttpRoutes) {
   const owner = (request: Request): string => {
@@ -32,30 +40,32 @@ export function createHttpApp(routes: HttpRoutes) {
     // The beforeHandle hook has already answered 401 for anything but a string.
     return typeof who === 'string' ? who : ''
   }
+  const dropWhenEvicted =
+    ({ request, server }: RouteContext) =>
+    () =>
+      server?.timeout(request, EVICTED_SOCKET_TIMEOUT_S)
 
-  const openStream = (
-    {
-      request,
-      server,
-      set,
-    }: {
-      request: Request
-      server: Bun.Server<unknown> | null
-      set: { headers: Record<string, unknown> }
-    },
-    route: LegacyStream,
-  ) => {
-    const stream = routes.legacy.open(request, owner(request), {
-      ...route,
-      onServerClose: () => server?.timeout(request, EVICTED_SOCKET_TIMEOUT_S),
-    })
-    if (stream instanceof Response) return stream
+  /** Turns a transport's stream into the SSE response (a Response passes through). */
+  const sse = (ctx: RouteContext, reply: Response | SseReply | SseReply['body']) => {
+    if (reply instanceof Response) return reply
     // Bun closes a connection idle for `idleTimeout` (10 s by default); a quiet SSE stream is
     // kept alive by our own keepalives and send deadline instead.
-    server?.timeout(request, 0)
-    Object.assign(set.headers, SSE_HEADERS)
-    return stream
+    ctx.server?.timeout(ctx.request, 0)
+    Object.assign(ctx.set.headers, SSE_HEADERS)
+    if ('body' in reply) {
+      Object.assign(ctx.set.headers, reply.headers)
+      return reply.body
+    }
+    return reply
   }
+  const openLegacy = (ctx: RouteContext, route: LegacyStream) =>
+    sse(
+      ctx,
+      routes.legacy.open(ctx.request, owner(ctx.request), {
+        ...route,
+        onServerClose: dropWhenEvicted(ctx),
+      }),
+    )
 
   // Hooks run on every request; they are registered only when CORS or auth is configured.
   const app = new Elysia()
@@ -95,7 +105,7 @@ export function createHttpApp(routes: HttpRoutes) {
           }),
       )
       // Legacy HTTP+SSE (2024-11-05).
-      .get('/sse', (ctx) => openStream(ctx, SSE_ROUTE))
+      .get('/sse', (ctx) => openLegacy(ctx, SSE_ROUTE))
       .post(
         '/message',
         ({ request }) =>
@@ -104,14 +114,27 @@ export function createHttpApp(routes: HttpRoutes) {
           }),
         { parse: 'none' },
       )
-      .get('/notifications', (ctx) => openStream(ctx, SEED_ROUTE))
+      .get('/notifications', (ctx) => openLegacy(ctx, SEED_ROUTE))
+      // Streamable HTTP (2025-03-26 to 2025-11-25) on /mcp; a session_id query is the seed's legacy flow.
       .post(
         '/mcp',
-        ({ request }) =>
-          routes.legacy.post(request, new URL(request.url), owner(request), {
-            directToolCalls: true,
-          }),
+        async (ctx) => {
+          const url = new URL(ctx.request.url)
+          if (url.searchParams.has('session_id') || url.searchParams.has('sessionId')) {
+            return routes.legacy.post(ctx.request, url, owner(ctx.request), {
+              directToolCalls: true,
+            })
+          }
+          return sse(
+            ctx,
+            await routes.streamable.post(ctx.request, owner(ctx.request), dropWhenEvicted(ctx)),
+          )
+        },
         { parse: 'none' },
       )
+      .get('/mcp', (ctx) =>
+        sse(ctx, routes.streamable.get(ctx.request, owner(ctx.request), dropWhenEvicted(ctx))),
+      )
+      .delete('/mcp', ({ request }) => routes.streamable.delete(request, owner(request)))
   )
 }

@@ -111,6 +111,16 @@ export class EventStream {
     return true
   }
 
+  /** Wakes a parked reader with null (its client is gone); the stream itself lives on. */
+  release(): void {
+    this.#wakeWithNull()
+  }
+
+  /** The seq of the last event pushed (0 before any). */
+  get lastSeq(): number {
+    return this.#nextSeq - 1
+  }
+
   /** No more events will come: a reader gets null once it has taken the rest. */
   end(): void {
     if (this.#ended) return

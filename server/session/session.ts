@@ -187,6 +187,8 @@ export class Session implements McpPeer {
     if (!pacer) return
     pacer.stop()
     this.#pacers.delete(stream)
+    // A generator parked on this stream must not wait for the next event to notice.
+    stream.release()
     this.options.events.streamClosed(this)
     if (this.options.endsWithStream && stream === this.standalone) this.close('client_abort')
     else if (!this.isClosed && this.#pacers.size === 0) this.#armIdleTimer()

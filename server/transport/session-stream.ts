@@ -9,6 +9,8 @@ export interface StreamSessionOptions {
   /** How one event becomes an SSE frame (with or without an event id). */
   encode: (event: StreamEvent) => Uint8Array
   onFrame?: ((frame: Uint8Array) => void) | undefined
+  /** Called once when the generator ends, however. */
+  onEnd?: () => void
 }
 
 /**
@@ -24,7 +26,7 @@ export async function* streamSession(
   stream: EventStream,
   options: StreamSessionOptions,
 ): AsyncGenerator<Uint8Array, void, undefined> {
-  const { firstFrames, encode, onFrame } = options
+  const { firstFrames, encode, onFrame, onEnd } = options
   try {
     for (const frame of firstFrames) {
       session.frameHandedOver(stream, 'control')
@@ -44,5 +46,6 @@ export async function* streamSession(
     }
   } finally {
     session.detach(stream)
+    onEnd?.()
   }
 }

@@ -1,0 +1,63 @@
+import { TRANSPORT_ERROR_CODE, TransportError } from './transport-error.ts'
+
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]']
+const LOOPBACK_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/i
+
+export interface OriginGuardOptions {
+  /** Port the server listens on (known once it listens). */
+  port: () => number
+  /** Whether the server is bound to a loopback address (then Host is checked too). */
+  loopback: boolean
+  /** Extra allowed Origin values (exact) beyond localhost origins; `*` allows any. */
+  allowedOrigins: readonly string[]
+  /** Extra allowed Host values (host:port) beyond the server's own loopback names. */
+  allowedHosts: readonly string[]
+}
+
+/**
+ * DNS-rebinding protection for Streamable HTTP, as the MCP transport spec asks: a request whose
+ * `Origin` is not allowed, or (bound to loopback) whose `Host` is not this server, gets 403 and
+ * creates nothing. Default: localhost origins and the server's own host:port only.
+ */
+export class OriginGuard {
+  readonly #origins: ReadonlySet<string>
+  readonly #extraHosts: ReadonlySet<string>
+  readonly #anyOrigin: boolean
+
+  constructor(private readonly options: OriginGuardOptions) {
+    this.#anyOrigin = options.allowedOrigins.includes('*')
+    this.#origins = new Set(options.allowedOrigins.map((o) => o.toLowerCase()))
+    this.#extraHosts = new Set(options.allowedHosts.map((h) => h.toLowerCase()))
+  }
+
+  #hostAllowed(host: string): boolean {
+    if (this.#extraHosts.has(host)) return true
+    const port = this.options.port()
+    return LOOPBACK_NAMES.some((name) => host === `${name}:${port}`)
+  }
+
+  /** @throws TransportError 403 when the request may come from a rebound or foreign page. */
+  check(request: Request): void {
+    const origin = request.headers.get('origin')
+    if (origin !== null && !this.#anyOrigin) {
+      const o = origin.toLowerCase()
+      if (!LOOPBACK_ORIGIN.test(o) && !this.#origins.has(o)) {
+        throw new TransportError(
+          403,
+          TRANSPORT_ERROR_CODE,
+          `Forbidden: origin ${origin} is not allowed`,
+        )
+      }
+    }
+    if (this.options.loopback) {
+      const host = (request.headers.get('host') ?? '').toLowerCase()
+      if (!this.#hostAllowed(host)) {
+        throw new TransportError(
+          403,
+          TRANSPORT_ERROR_CODE,
+          `Forbidden: host ${host || '(none)'} is not allowed`,
+        )
+      }
+    }
+  }
+}

@@ -1,0 +1,256 @@
+import { describe, expect, test } from 'bun:test'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { readMetric, SseReader, startServer, waitFor } from './helpers.ts'
+
+const ACCEPT_BOTH = 'application/json, text/event-stream'
+
+async function connectStreamable(base: URL) {
+  const transport = new StreamableHTTPClientTransport(new URL('/mcp', base))
+  const client = new Client({ name: 'streamable-test', version: '1.0.0' })
+  await client.connect(transport)
+  return { client, transport }
+}
+
+/** initialize over raw HTTP; returns the session id. */
+async function initialize(
+  base: URL,
+  protocolVersion = '2025-11-25',
+  headers: Record<string, string> = {},
+) {
+  const response = await fetch(new URL('/mcp', base), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    }),
+  })
+  return { response, sessionId: response.headers.get('mcp-session-id') ?? '' }
+}
+
+function mcp(
+  base: URL,
+  sessionId: string,
+  init: RequestInit & { headers?: Record<string, string> },
+) {
+  return fetch(new URL('/mcp', base), {
+    ...init,
+    headers: {
+      'content-type': 'application/json',
+      accept: ACCEPT_BOTH,
+      'mcp-session-id': sessionId,
+      'mcp-protocol-version': '2025-11-25',
+      ...init.headers,
+    },
+  })
+}
+
+describe('Streamable HTTP with the official SDK client', () => {
+  test('SSE responses: lists tools, calls echo and sleep, then DELETE ends the session', async () => {
+    await using server = startServer()
+    const { client, transport } = await connectStreamable(server.url)
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['echo', 'add', 'sleep'])
+    expect(await client.callTool({ name: 'echo', arguments: { message: 'over /mcp' } })).toEqual({
+      content: [{ type: 'text', text: 'over /mcp' }],
+    })
+    expect(await client.callTool({ name: 'sleep', arguments: { seconds: 0.05 } })).toEqual({
+      content: [{ type: 'text', text: 'slept 0.05s' }],
+    })
+    const sessionId = transport.sessionId ?? ''
+    expect(server.sessions.get(sessionId)).toBeDefined()
+    await transport.terminateSession()
+    expect(server.sessions.size).toBe(0)
+    const after = await mcp(server.url, sessionId, {
+      method: 'POST',
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+    })
+    expect(after.status).toBe(404)
+    expect(await after.json()).toEqual({
+      jsonrpc: '2.0',
+      id: null,
+      error: {
+        code: -32000,
+        message: `Not Found: session ${sessionId} does not exist or has expired`,
+      },
+    })
+    await client.close()
+  })
+
+  test('JSON responses when the server prefers them', async () => {
+    await using server = startServer({ preferJson: true })
+    const { client } = await connectStreamable(server.url)
+    expect(await client.callTool({ name: 'add', arguments: { a: 1, b: 2 } })).toEqual({
+      content: [{ type: 'text', text: '3' }],
+    })
+    const { sessionId } = await initialize(server.url)
+    const response = await mcp(server.url, sessionId, {
+      method: 'POST',
+      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'ping' }),
+    })
+    expect(response.headers.get('content-type')).toStartWith('application/json')
+    expect(await response.json()).toEqual({ jsonrpc: '2.0', id: 7, result: {} })
+    await client.close()
+  })
+})
+
+describe('Streamable HTTP resumability', () => {
+  test('a client that reconnects with Last-Event-ID mid-call gets the result', async () => {
+    await using server = startServer()
+    const { sessionId } = await initialize(server.url)
+    const controller = new AbortController()
+    const post = await mcp(server.url, sessionId, {
+      method: 'POST',
+      headers: { accept: 'text/event-stream' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'sleep', arguments: { seconds: 0.3 } },
+      }),
+      signal: controller.signal,
+    })
+    const reader = new SseReader(post)
+    // The priming event: an event id (stream_position) and empty data.
+    const priming = await reader.next()
+    expect(priming).toEqual({ id: expect.stringMatching(/^\d+_0$/), data: '' })
+    const streamNumber = Number(priming?.id?.split('_')[0])
+    controller.abort()
+    const session = server.sessions.get(sessionId)
+    await waitFor('the stream to be left', () => !session?.isAttached(session.stream(streamNumber)))
+    expect(session?.calls.size).toBe(1)
+
+    const resumed = await mcp(server.url, sessionId, {
+      method: 'GET',
+      headers: { 'last-event-id': priming?.id ?? '' },
+    })
+    expect(resumed.status).toBe(200)
+    const events = new SseReader(resumed)
+    const first = await events.nextEvent()
+    expect(first?.id).toBe(`${streamNumber}_1`)
+    expect(JSON.parse(first?.data ?? '')).toEqual({
+      jsonrpc: '2.0',
+      id: 1,
+      result: { content: [{ type: 'text', text: 'slept 0.3s' }] },
+    })
+    expect(await events.next()).toBeUndefined()
+  })
+
+  test('the standalone GET stream is one per session: a second gets 409', async () => {
+    await using server = startServer()
+    const { sessionId } = await initialize(server.url)
+    const first = await mcp(server.url, sessionId, { method: 'GET' })
+    expect(first.status).toBe(200)
+    const second = await mcp(server.url, sessionId, { method: 'GET' })
+    expect(second.status).toBe(409)
+    await first.body?.cancel()
+  })
+
+  test('a client that aborts a POST stream mid-response leaves nothing once its session ends', async () => {
+    await using server = startServer()
+    const { sessionId } = await initialize(server.url)
+    const controller = new AbortController()
+    const post = await mcp(server.url, sessionId, {
+      method: 'POST',
+      headers: { accept: 'text/event-stream' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'sleep', arguments: { seconds: 30 } },
+      }),
+      signal: controller.signal,
+    })
+    await new SseReader(post).next()
+    controller.abort()
+    await waitFor(
+      'the stream to close',
+      async () => (await readMetric(server.url, 'sluice_sse_streams_open')) === 0,
+    )
+    expect(server.sessions.pendingCalls()).toBe(1)
+    expect((await mcp(server.url, sessionId, { method: 'DELETE' })).status).toBe(200)
+    expect(server.sessions.size).toBe(0)
+    expect(server.sessions.pendingCalls()).toBe(0)
+    expect(
+      await readMetric(server.url, 'sluice_sessions_closed_total{reason="client_delete"}'),
+    ).toBe(1)
+  })
+})
+
+describe('Streamable HTTP refusals', () => {
+  test('a bad Origin gets 403 and creates nothing', async () => {
+    await using server = startServer()
+    const { response } = await initialize(server.url, '2025-11-25', {
+      origin: 'https://evil.example',
+    })
+    expect(response.status).toBe(403)
+    expect(await response.json()).toEqual({
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: -32000, message: 'Forbidden: origin https://evil.example is not allowed' },
+    })
+    expect(server.sessions.size).toBe(0)
+    expect(
+      (await initialize(server.url, '2025-11-25', { origin: 'http://localhost:6274' })).response
+        .status,
+    ).toBe(200)
+  })
+
+  test('an unsupported protocol version gets 400; a missing session id 400; Accept of neither 406', async () => {
+    await using server = startServer()
+    const { sessionId } = await initialize(server.url)
+    const ping = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' })
+    const badVersion = await mcp(server.url, sessionId, {
+      method: 'POST',
+      headers: { 'mcp-protocol-version': '1999-01-01' },
+      body: ping,
+    })
+    expect(badVersion.status).toBe(400)
+    expect(await badVersion.json()).toEqual({
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: -32000, message: 'Bad Request: unsupported MCP-Protocol-Version 1999-01-01' },
+    })
+    const noSession = await fetch(new URL('/mcp', server.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: ACCEPT_BOTH },
+      body: ping,
+    })
+    expect(noSession.status).toBe(400)
+    const neither = await mcp(server.url, sessionId, {
+      method: 'POST',
+      headers: { accept: 'text/html' },
+      body: ping,
+    })
+    expect(neither.status).toBe(406)
+  })
+
+  test('batches are accepted only from 2025-03-26 clients', async () => {
+    await using server = startServer()
+    const batch = JSON.stringify([
+      { jsonrpc: '2.0', id: 1, method: 'ping' },
+      {
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'tools/call',
+        params: { name: 'add', arguments: { a: 2, b: 2 } },
+      },
+    ])
+    const old = await initialize(server.url, '2025-03-26')
+    const accepted = await mcp(server.url, old.sessionId, {
+      method: 'POST',
+      headers: { accept: 'application/json', 'mcp-protocol-version': '2025-03-26' },
+      body: batch,
+    })
+    expect(await accepted.json()).toEqual([
+      { jsonrpc: '2.0', id: 1, result: {} },
+      { jsonrpc: '2.0', id: 2, result: { content: [{ type: 'text', text: '4' }] } },
+    ])
+    const current = await initialize(server.url, '2025-11-25')
+    const refused = await mcp(server.url, current.sessionId, { method: 'POST', body: batch })
+    expect(refused.status).toBe(400)
+    expect(((await refused.json()) as { error: { code: number } }).error.code).toBe(-32600)
+  })
+})
