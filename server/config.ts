@@ -31,6 +31,9 @@ export const ConfigSchema = Type.Object({
   allowedOrigins: List('Origin values Streamable HTTP accepts beyond localhost origins, or *'),
   allowedHosts: List('Host values (host:port) Streamable HTTP accepts beyond its own'),
   preferJson: Type.Boolean({ description: 'true or false' }),
+  profile: Type.Union([Type.Literal('default'), Type.Literal('conformance')], {
+    description: 'default, conformance',
+  }),
   logLevel: Type.Union(
     LOG_LEVELS.map((l) => Type.Literal(l)),
     { description: LOG_LEVELS.join(', ') },
@@ -57,6 +60,7 @@ export const DEFAULT_CONFIG: Config = {
   allowedOrigins: [],
   allowedHosts: [],
   preferJson: false,
+  profile: 'default',
   logLevel: 'info',
 }
 
@@ -82,6 +86,7 @@ export const SETTINGS: ReadonlyArray<{ key: Key; flag: string; env: string }> = 
   { key: 'allowedOrigins', flag: '--allowed-origins', env: 'ALLOWED_ORIGINS' },
   { key: 'allowedHosts', flag: '--allowed-hosts', env: 'ALLOWED_HOSTS' },
   { key: 'preferJson', flag: '--prefer-json', env: 'PREFER_JSON' },
+  { key: 'profile', flag: '--profile', env: 'PROFILE' },
   { key: 'logLevel', flag: '--log-level', env: 'LOG_LEVEL' },
 ]
 

@@ -7,6 +7,7 @@ import { createServerMetrics, type ServerMetrics } from './observability/server-
 import { Dispatcher } from './protocol/dispatcher.ts'
 import { SessionRegistry } from './session/registry.ts'
 import { registerBuiltinTools } from './tools/builtin.ts'
+import { registerConformanceTools } from './tools/conformance.ts'
 import { ToolRegistry } from './tools/registry.ts'
 import type { ToolDefinition, ToolHandler } from './tools/types.ts'
 import { BearerAuth } from './transport/auth.ts'
@@ -67,6 +68,7 @@ export class SluiceServer {
       () => this.sessions.streamsOpen,
     )
     if (options.builtinTools !== false) registerBuiltinTools(this.tools)
+    if (config.profile === 'conformance') registerConformanceTools(this.tools)
     const dispatcher = new Dispatcher({
       tools: this.tools,
       serverInfo: { name: SERVER_NAME, version: SERVER_VERSION },

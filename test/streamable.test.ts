@@ -96,6 +96,28 @@ describe('Streamable HTTP with the official SDK client', () => {
   })
 })
 
+describe('progress notifications', () => {
+  test("a tool's progress reaches the SDK client on its request's stream", async () => {
+    await using server = startServer({ profile: 'conformance' })
+    const { client } = await connectStreamable(server.url)
+    const seen: Array<{ progress: number; total?: number }> = []
+    const result = await client.callTool(
+      { name: 'test_tool_with_progress', arguments: {} },
+      undefined,
+      {
+        onprogress: ({ progress, total }) => seen.push({ progress, total }),
+      },
+    )
+    expect(result).toEqual({ content: [{ type: 'text', text: 'Progress test completed' }] })
+    expect(seen).toEqual([
+      { progress: 0, total: 100 },
+      { progress: 50, total: 100 },
+      { progress: 100, total: 100 },
+    ])
+    await client.close()
+  })
+})
+
 describe('Streamable HTTP resumability', () => {
   test('a client that reconnects with Last-Event-ID mid-call gets the result', async () => {
     await using server = startServer()

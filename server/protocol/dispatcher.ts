@@ -172,7 +172,25 @@ export class Dispatcher {
     const controller = peer.calls.begin(req.id)
     if (!controller)
       throw invalidRequest(`request id ${JSON.stringify(req.id)} is already in flight`)
-    const ctx = { signal: controller.signal, sessionId: peer.sessionId, requestId: req.id }
+    const token = (req.params?._meta as { progressToken?: unknown } | undefined)?.progressToken
+    const progressToken = typeof token === 'string' || typeof token === 'number' ? token : undefined
+    const ctx = {
+      signal: controller.signal,
+      sessionId: peer.sessionId,
+      requestId: req.id,
+      progress: (progress: number, total?: number, message?: string) => {
+        if (progressToken === undefined || controller.signal.aborted) return
+        const params = { progressToken, progress, total, message }
+        peer.send(
+          {
+            jsonrpc: '2.0',
+            method: 'notifications/progress',
+            params: JSON.parse(JSON.stringify(params)),
+          },
+          req.id,
+        )
+      },
+    }
     const count = (outcome: string) => this.#toolCallSeries(name, outcome).inc()
     try {
       const result = await this.options.tools.call(name, args, ctx)

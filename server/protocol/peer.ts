@@ -1,4 +1,4 @@
-import type { JsonRpcMessage } from './jsonrpc.ts'
+import type { JsonRpcMessage, RequestId } from './jsonrpc.ts'
 import type { PendingCalls } from './pending-calls.ts'
 import type { ProtocolVersion } from './versions.ts'
 
@@ -19,6 +19,9 @@ export interface McpPeer {
   readonly sessionId: string
   readonly state: PeerState
   readonly calls: PendingCalls
-  /** Queues a message for the client; false when it could not be queued. */
-  send(message: JsonRpcMessage): boolean
+  /**
+   * Queues a message for the client; false when it could not be queued. A notification about a
+   * request (progress) names it in `relatedTo`, so it travels on that request's stream.
+   */
+  send(message: JsonRpcMessage, relatedTo?: RequestId): boolean
 }

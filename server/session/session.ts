@@ -106,9 +106,10 @@ export class Session implements McpPeer {
    * Queues a message for the client: a response to a routed request on that request's stream,
    * anything else on the standalone stream. A full stream closes the session (`queue_full`).
    */
-  send(message: JsonRpcMessage): boolean {
+  send(message: JsonRpcMessage, relatedTo?: RequestId): boolean {
     const id = responseId(message)
-    const route = id === undefined ? undefined : this.#routes.get(id)
+    const routeId = id ?? relatedTo
+    const route = routeId === undefined ? undefined : this.#routes.get(routeId)
     const stream = route ?? this.standalone
     const outcome = stream.push(JSON.stringify(message))
     if (route && id !== undefined) this.#settleRoute(id, route)

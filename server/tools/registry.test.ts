@@ -4,7 +4,12 @@ import { registerBuiltinTools } from './builtin.ts'
 import { ToolInputError, ToolRegistrationError, UnknownToolError } from './errors.ts'
 import { ToolRegistry } from './registry.ts'
 
-const ctx = { signal: new AbortController().signal, sessionId: 's', requestId: 1 }
+const ctx = {
+  signal: new AbortController().signal,
+  sessionId: 's',
+  requestId: 1,
+  progress: () => {},
+}
 
 describe('ToolRegistry', () => {
   test('publishes the TypeBox schema as inputSchema', () => {

@@ -6,6 +6,10 @@ export type ContentBlock =
   | { type: 'image'; data: string; mimeType: string }
   | { type: 'audio'; data: string; mimeType: string }
   | { type: 'resource_link'; uri: string; name: string; mimeType?: string }
+  | {
+      type: 'resource'
+      resource: { uri: string; mimeType?: string } & ({ text: string } | { blob: string })
+    }
 
 /** What `tools/call` answers (MCP `CallToolResult`). */
 export interface ToolResult {
@@ -20,6 +24,11 @@ export interface ToolContext {
   readonly signal: AbortSignal
   readonly sessionId: string
   readonly requestId: string | number
+  /**
+   * Reports progress as `notifications/progress` when the caller asked for it (a
+   * `_meta.progressToken`); does nothing otherwise.
+   */
+  progress(progress: number, total?: number, message?: string): void
 }
 
 export interface ToolDefinition<S extends TObject> {
