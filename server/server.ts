@@ -37,6 +37,7 @@ export class SluiceServer {
   readonly #app: ReturnType<typeof createHttpApp>
   readonly #startedAt = performance.now()
   #url: URL | undefined
+  #stopped = false
 
   constructor(
     readonly config: Config,
@@ -176,13 +177,19 @@ export class SluiceServer {
     // Ending the sessions ends their streams after what they already took is flushed.
     sessions.closeAll('shutdown')
     if (listenerClosed) await Promise.race([listenerClosed, Bun.sleep(STREAM_FLUSH_GRACE_MS)])
-    await this.#app.stop(true)
+    await this.#stopListener()
     return calls + queued
   }
 
-  /** Closes every session and the listener at once (no drain). */
+  /** Closes every session and the listener at once (no drain). Safe to call again. */
   async stop(): Promise<void> {
     this.sessions.closeAll('shutdown')
+    await this.#stopListener()
+  }
+
+  async #stopListener(): Promise<void> {
+    if (this.#stopped) return
+    this.#stopped = true
     await this.#app.stop(true)
   }
 }
