@@ -12,25 +12,32 @@ export interface Peer {
 const here = (path: string) => new URL(path, import.meta.url).pathname
 const node = () => Bun.which('node') ?? 'node'
 
+/** Limits raised so that the bench measures speed, not the production caps. */
+const SLUICE_ARGS = [
+  '--host',
+  '127.0.0.1',
+  '--port',
+  '0',
+  '--max-sessions',
+  '10000000',
+  '--max-queue-messages',
+  '100000',
+  '--max-calls-per-session',
+  '100000',
+]
+
 export const PEERS: readonly Peer[] = [
   {
     name: 'sluice',
     transport: 'sse',
     runtime: 'bun',
-    // Limits raised so that the bench measures speed, not the production caps.
-    start: () =>
-      spawnServer(here('../server/main.ts'), [
-        '--host',
-        '127.0.0.1',
-        '--port',
-        '0',
-        '--max-sessions',
-        '10000000',
-        '--max-queue-messages',
-        '100000',
-        '--max-calls-per-session',
-        '100000',
-      ]),
+    start: () => spawnServer(here('../server/main.ts'), SLUICE_ARGS),
+  },
+  {
+    name: 'sluice (streamable)',
+    transport: 'streamable',
+    runtime: 'bun',
+    start: () => spawnServer(here('../server/main.ts'), SLUICE_ARGS),
   },
   {
     name: 'sdk-sse (express, Node)',

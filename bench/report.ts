@@ -60,6 +60,16 @@ export function renderMarkdown(report: BenchReport): string {
       `| memory per idle session | ${r2((largestIdle(sluice)?.rssPerSessionKiB ?? 0) / (largestIdle(sdk)?.rssPerSessionKiB ?? 1))}x | ${r2((largestIdle(sluice)?.rssPerSessionKiB ?? 0) / (largestIdle(ceiling)?.rssPerSessionKiB ?? 1))}x | <= 0.33x SDK |`,
     )
   }
+  const sluiceStreamable = report.peers.find((p) => p.name === 'sluice (streamable)')
+  const sdkStreamable = report.peers.find((p) => p.name.startsWith('sdk-streamable'))
+  if (sluiceStreamable && sdkStreamable) {
+    const s = top(sluiceStreamable)
+    const d = top(sdkStreamable)
+    out.push(
+      `| Streamable HTTP: calls per CPU-second (sluice to SDK) | ${r2((s?.callsPerCpuSecond ?? 0) / (d?.callsPerCpuSecond ?? 1))}x | | >= 10x |`,
+      `| Streamable HTTP: memory per idle session (sluice to SDK) | ${r2((largestIdle(sluiceStreamable)?.rssPerSessionKiB ?? 0) / (largestIdle(sdkStreamable)?.rssPerSessionKiB ?? 1))}x | | <= 0.33x |`,
+    )
+  }
   out.push('', 'Charts: `bench/results/throughput.svg`, `bench/results/memory.svg`.', '')
   return out.join('\n')
 }

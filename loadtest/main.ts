@@ -5,9 +5,15 @@ import { runLoadtest } from './run.ts'
 import { externalTarget, RemoteTargetError, startLocalSluice, type Target } from './target.ts'
 
 /** The local sluice gets a short send deadline (for `slow`) and no session cap (for `hold`). */
-const LOCAL_SLUICE_ARGS = (sendDeadlineMs: number) => [
+const LOCAL_SLUICE_ARGS = (sendDeadlineMs: number, sessionTtlMs: number) => [
   '--send-deadline-ms',
   String(sendDeadlineMs),
+  // Abandoned Streamable HTTP sessions are reaped at their idle TTL; short, so a verdict sees it.
+  '--session-ttl-ms',
+  String(sessionTtlMs),
+  // The Streamable HTTP slow scenario sends its pushes as one batch body of several MiB.
+  '--max-body-bytes',
+  String(64 * 1024 * 1024),
   '--max-sessions',
   '10000000',
 ]
@@ -25,7 +31,9 @@ async function main(): Promise<number> {
     options = parseOptions(argv)
     target = options.target
       ? externalTarget(options.target, options.targetPid, options.allowRemote)
-      : await startLocalSluice(LOCAL_SLUICE_ARGS(options.serverSendDeadlineMs))
+      : await startLocalSluice(
+          LOCAL_SLUICE_ARGS(options.serverSendDeadlineMs, options.serverSessionTtlMs),
+        )
   } catch (err) {
     if (err instanceof OptionsError || err instanceof RemoteTargetError) {
       console.error(`loadtest: ${err.message}`)
@@ -34,7 +42,7 @@ async function main(): Promise<number> {
     throw err
   }
   console.log(
-    `loadtest: target ${target.base.href}${target.managed ? ' (local sluice)' : ''}, seed ${options.seed}`,
+    `loadtest: target ${target.base.href}${target.managed ? ' (local sluice)' : ''}, transport ${options.transport}, seed ${options.seed}`,
   )
   try {
     const report = await runLoadtest(target, options, (s) => {

@@ -11,6 +11,7 @@ export const LoadtestOptionsSchema = Type.Object({
   target: Type.Optional(Type.String()),
   targetPid: Type.Optional(Int(1, 2 ** 22)),
   allowRemote: Type.Boolean(),
+  transport: Type.Union([Type.Literal('sse'), Type.Literal('streamable')]),
   scenarios: Type.Array(Type.Union(SCENARIOS.map((s) => Type.Literal(s))), { minItems: 1 }),
   sourceAddresses: Int(1, 254),
   stepTimeoutMs: Int(100, 600_000),
@@ -33,6 +34,7 @@ export const LoadtestOptionsSchema = Type.Object({
   slowEvictTimeoutMs: Int(1000, 3_600_000),
   slowMaxRssGrowthMib: Int(1, 1_000_000),
   serverSendDeadlineMs: Int(100, 3_600_000),
+  serverSessionTtlMs: Int(1000, 86_400_000),
   settleTimeoutMs: Int(100, 3_600_000),
   idleWindowMs: Int(100, 600_000),
   maxIdleCpuPercent: Type.Number({ minimum: 0, maximum: 100 }),
@@ -45,6 +47,7 @@ export type LoadtestOptions = Static<typeof LoadtestOptionsSchema>
 
 export const DEFAULT_OPTIONS: LoadtestOptions = {
   allowRemote: false,
+  transport: 'sse',
   scenarios: [...SCENARIOS],
   sourceAddresses: 8,
   stepTimeoutMs: 30_000,
@@ -67,6 +70,7 @@ export const DEFAULT_OPTIONS: LoadtestOptions = {
   slowEvictTimeoutMs: 90_000,
   slowMaxRssGrowthMib: 1024,
   serverSendDeadlineMs: 2_000,
+  serverSessionTtlMs: 5_000,
   settleTimeoutMs: 30_000,
   idleWindowMs: 5_000,
   maxIdleCpuPercent: 2,
@@ -118,6 +122,7 @@ export function usage(): string {
     '',
     'Without --target, starts a local sluice on a free loopback port and loads it.',
     `Scenarios: ${SCENARIOS.join(', ')} (--scenarios storm,rpc). The seed defaults to the clock and is printed.`,
+    'Transports: --transport sse (legacy HTTP+SSE, /sse) or streamable (Streamable HTTP, /mcp).',
     '',
     ...lines,
   ].join('\n')

@@ -12,6 +12,7 @@ export interface Report {
   target: string
   managedTarget: boolean
   seed: number
+  transport: string
   options: Record<string, unknown>
   scenarios: ScenarioReport[]
   passed: boolean
@@ -22,7 +23,7 @@ export function renderMarkdown(report: Report): string {
   const out = [
     `# sluice load test: ${report.passed ? 'PASS' : 'FAIL'}`,
     '',
-    `Target ${report.target}${report.managedTarget ? ' (started by the load tester)' : ''}, seed ${report.seed}, started ${report.startedAt}.`,
+    `Target ${report.target}${report.managedTarget ? ' (started by the load tester)' : ''}, transport ${report.transport}, seed ${report.seed}, started ${report.startedAt}.`,
     '',
   ]
   for (const s of report.scenarios) {

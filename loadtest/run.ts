@@ -71,6 +71,7 @@ export async function runLoadtest(
     sources: new SourceAddresses(options.sourceAddresses, ipv4Loopback),
     progress: new Progress(),
     stepTimeoutMs: options.stepTimeoutMs,
+    transport: options.transport,
   }
   const report: Report = {
     tool: 'sluice-loadtest',
@@ -78,6 +79,7 @@ export async function runLoadtest(
     target: target.base.href,
     managedTarget: target.managed,
     seed: options.seed,
+    transport: options.transport,
     options: { ...options },
     scenarios: [],
     passed: true,
@@ -87,6 +89,7 @@ export async function runLoadtest(
     const result = await scenario(name, ctx, options)
     const verdict = await judge(
       target,
+      options.transport,
       ctx.probe,
       baseline,
       {

@@ -10,6 +10,9 @@ export interface SseConnectionOptions {
   headers?: Record<string, string>
   /** Send the request once connected (default true). */
   sendRequest?: boolean
+  /** GET by default; a POST sends `body` as JSON (a Streamable HTTP request answered as SSE). */
+  method?: 'GET' | 'POST'
+  body?: string
 }
 
 export type ConnectionState = 'connecting' | 'connected' | 'streaming' | 'closed'
@@ -90,10 +93,13 @@ export class SseConnection {
   }
 
   sendRequest(): void {
-    const { base, path, headers = {} } = this.options
-    const lines = [`GET ${path} HTTP/1.1`, `Host: ${base.host}`, 'Accept: text/event-stream']
+    const { base, path, headers = {}, method = 'GET', body } = this.options
+    const lines = [`${method} ${path} HTTP/1.1`, `Host: ${base.host}`, 'Accept: text/event-stream']
     for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`)
-    this.socket.write(`${lines.join('\r\n')}\r\n\r\n`)
+    if (body !== undefined) {
+      lines.push('Content-Type: application/json', `Content-Length: ${Buffer.byteLength(body)}`)
+    }
+    this.socket.write(`${lines.join('\r\n')}\r\n\r\n${body ?? ''}`)
   }
 
   /** Aborts with a TCP reset (RST), not a polite close. */

@@ -1,5 +1,4 @@
-import { LegacyMcpSession } from './mcp-session.ts'
-import { withTimeout } from './pool.ts'
+import { openClientSession, type TransportKind } from './client-session.ts'
 import type { ServerProbe, ServerSnapshot } from './probe.ts'
 import type { Target } from './target.ts'
 
@@ -50,6 +49,7 @@ const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2))
  */
 export async function judge(
   target: Target,
+  transport: TransportKind,
   probe: ServerProbe,
   baseline: ServerSnapshot,
   options: VerdictOptions,
@@ -102,7 +102,7 @@ export async function judge(
       ),
     )
   }
-  checks.push(await liveness(target))
+  checks.push(await liveness(target, transport))
   return { passed: checks.every((c) => c.passed), settleMs, checks }
 }
 
@@ -112,42 +112,36 @@ function extraFds(baseline: ServerSnapshot, now: ServerSnapshot): number {
 }
 
 /** A fresh session initializes and echoes. */
-async function liveness(target: Target): Promise<Check> {
+async function liveness(target: Target, transport: TransportKind): Promise<Check> {
+  const name = 'liveness: a fresh session initializes and echoes'
   const started = performance.now()
   try {
-    const session = await LegacyMcpSession.open(target.base, undefined, 10_000)
+    const session = await openClientSession(transport, target.base, undefined, LIVENESS_TIMEOUT_MS)
     try {
-      await session.initialize(10_000)
       const reply = await session.request(
         'tools/call',
         { name: 'echo', arguments: { message: 'alive' } },
-        10_000,
+        LIVENESS_TIMEOUT_MS,
       )
       const text = (reply.message.result?.content as Array<{ text?: string }> | undefined)?.[0]
         ?.text
       if (text !== 'alive') throw new Error(`echo answered ${JSON.stringify(reply.message)}`)
     } finally {
-      // Close politely and wait for the server to drop the stream, so the next baseline is clean.
-      session.connection.end()
-      await withTimeout(session.connection.closed, 5_000, 'the liveness stream to close').catch(
-        () => {},
-      )
-      session.connection.reset()
+      session.end()
     }
-    return check(
-      'liveness: a fresh session initializes and echoes',
-      performance.now() - started,
-      10_000,
-      'ms',
-    )
+    // Let the server see the probe leave, so the next baseline is clean.
+    await Bun.sleep(50)
+    return check(name, performance.now() - started, LIVENESS_TIMEOUT_MS, 'ms')
   } catch (err) {
     return {
-      name: 'liveness: a fresh session initializes and echoes',
+      name,
       passed: false,
       value: Number.NaN,
-      limit: 10_000,
+      limit: LIVENESS_TIMEOUT_MS,
       unit: 'ms',
       detail: `failed: ${(err as Error).message}`,
     }
   }
 }
+
+const LIVENESS_TIMEOUT_MS = 10_000

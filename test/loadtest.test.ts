@@ -42,6 +42,18 @@ describe('the load tester', () => {
     }
   }, 60_000)
 
+  test('a small storm over Streamable HTTP passes once abandoned sessions reach their idle TTL', async () => {
+    target = await startLocalSluice(['--session-ttl-ms', '2000'])
+    const report = await runLoadtest(target, {
+      ...small,
+      transport: 'streamable',
+      stormConnections: 200,
+    })
+    const storm = report.scenarios[0]
+    expect(storm?.verdict.checks.filter((c) => !c.passed)).toEqual([])
+    expect(storm?.figures.aborted).toBe(200)
+  }, 60_000)
+
   test('fails the verdict against a server that never cleans up its sessions', async () => {
     target = await spawnServer(LEAKY, ['--mode', 'leak'])
     const report = await runLoadtest(target, {

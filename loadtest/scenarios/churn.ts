@@ -47,13 +47,13 @@ export async function runChurn(ctx: ScenarioContext, params: ChurnParams): Promi
   const result = await runPool(
     { count: params.maxCycles, concurrency: params.concurrency, timeCapMs: params.durationMs },
     async () => {
-      const connection = openStream(ctx)
+      const stream = await openStream(ctx)
       try {
-        await withTimeout(connection.firstEvent, ctx.stepTimeoutMs, 'the endpoint frame')
+        await withTimeout(stream.connection.firstEvent, ctx.stepTimeoutMs, 'the first event')
         ctx.progress.open++
         await Bun.sleep(Math.random() * 50)
       } finally {
-        connection.reset()
+        stream.end()
         ctx.progress.aborted++
         ctx.progress.done++
       }

@@ -1,9 +1,14 @@
-import { LegacyMcpSession } from '../mcp-session.ts'
+import {
+  type ClientSession,
+  type OpenedStream,
+  openClientSession,
+  openSessionStream,
+  type TransportKind,
+} from '../client-session.ts'
 import { runPool } from '../pool.ts'
 import type { ServerProbe } from '../probe.ts'
 import type { Progress } from '../progress.ts'
 import type { SourceAddresses } from '../source-addresses.ts'
-import { SseConnection } from '../sse-connection.ts'
 import type { Target } from '../target.ts'
 import type { Check } from '../verdict.ts'
 
@@ -15,6 +20,8 @@ export interface ScenarioContext {
   progress: Progress
   /** Per-connection wait bound (endpoint frame, responses). */
   stepTimeoutMs: number
+  /** Which MCP transport the scenario drives. */
+  transport: TransportKind
 }
 
 /** What a scenario reports: its figures, and checks of its own that join the verdict. */
@@ -27,15 +34,15 @@ export interface ScenarioResult {
 export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits
 export const MIB = 2 ** 20
 
-/** Opens a raw SSE stream to the target from the next source address. */
-export function openStream(ctx: ScenarioContext, sendRequest = true): SseConnection {
-  const localAddress = ctx.sources.take()
-  return new SseConnection({
-    base: ctx.target.base,
-    path: '/sse',
+/** Opens a session's SSE stream (legacy `/sse`, or a Streamable HTTP session's GET stream). */
+export function openStream(ctx: ScenarioContext, sendRequest = true): Promise<OpenedStream> {
+  return openSessionStream(
+    ctx.transport,
+    ctx.target.base,
+    ctx.sources.take(),
+    ctx.stepTimeoutMs,
     sendRequest,
-    ...(localAddress ? { localAddress } : {}),
-  })
+  )
 }
 
 /** Counts failures by message, and the progress line's error count with them. */
@@ -63,20 +70,15 @@ export class ErrorTally {
   }
 }
 
-/** Opens one MCP session (legacy SSE) from the next source address and initializes it. */
-export async function openMcpSession(ctx: ScenarioContext): Promise<LegacyMcpSession> {
-  const session = await LegacyMcpSession.open(
+/** Opens one initialized MCP session over the scenario's transport, from the next source address. */
+export function openMcpSession(ctx: ScenarioContext, batches = false): Promise<ClientSession> {
+  return openClientSession(
+    ctx.transport,
     ctx.target.base,
     ctx.sources.take(),
     ctx.stepTimeoutMs,
+    batches,
   )
-  try {
-    await session.initialize(ctx.stepTimeoutMs)
-  } catch (err) {
-    session.connection.reset()
-    throw err
-  }
-  return session
 }
 
 /** Opens up to `count` initialized sessions (50 at a time, bounded by `timeCapMs`). */
@@ -84,10 +86,11 @@ export async function openMcpSessions(
   ctx: ScenarioContext,
   count: number,
   timeCapMs: number,
-): Promise<LegacyMcpSession[]> {
-  const sessions: LegacyMcpSession[] = []
+  batches = false,
+): Promise<ClientSession[]> {
+  const sessions: ClientSession[] = []
   await runPool({ count, concurrency: 50, timeCapMs }, async () => {
-    sessions.push(await openMcpSession(ctx))
+    sessions.push(await openMcpSession(ctx, batches))
     ctx.progress.open++
   })
   return sessions

@@ -1,5 +1,5 @@
+import type { OpenedStream } from '../client-session.ts'
 import { runPool, withTimeout } from '../pool.ts'
-import type { SseConnection } from '../sse-connection.ts'
 import { check } from '../verdict.ts'
 import {
   ErrorTally,
@@ -23,15 +23,15 @@ export interface HoldParams {
  */
 export async function runHold(ctx: ScenarioContext, params: HoldParams): Promise<ScenarioResult> {
   const before = await ctx.probe.snapshot()
-  const connections: SseConnection[] = []
+  const streams: OpenedStream[] = []
   const errors = new ErrorTally(ctx)
   ctx.progress.start('hold')
   const opened = await runPool(
     { count: params.sessions, concurrency: params.concurrency, timeCapMs: params.timeCapMs },
     async () => {
-      const connection = openStream(ctx)
-      connections.push(connection)
-      await withTimeout(connection.firstEvent, ctx.stepTimeoutMs, 'the endpoint frame')
+      const stream = await openStream(ctx)
+      streams.push(stream)
+      await withTimeout(stream.connection.firstEvent, ctx.stepTimeoutMs, 'the first event')
       ctx.progress.open++
       ctx.progress.done++
     },
@@ -41,8 +41,8 @@ export async function runHold(ctx: ScenarioContext, params: HoldParams): Promise
   const held = peak.sessionsOpen - before.sessionsOpen
 
   const closeStarted = performance.now()
-  for (const connection of connections) connection.reset()
-  ctx.progress.aborted = connections.length
+  for (const stream of streams) stream.end()
+  ctx.progress.aborted = streams.length
   let now = await ctx.probe.snapshot()
   while (
     now.sessionsOpen > before.sessionsOpen &&

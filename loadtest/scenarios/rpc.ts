@@ -42,7 +42,7 @@ export async function runRpc(ctx: ScenarioContext, params: RpcParams): Promise<S
     }),
   )
   const elapsedMs = performance.now() - started
-  for (const session of sessions) session.connection.reset()
+  for (const session of sessions) session.end()
   ctx.progress.stop()
   latencies.sort((a, b) => a - b)
   return {

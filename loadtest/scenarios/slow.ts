@@ -29,23 +29,17 @@ export async function runSlow(ctx: ScenarioContext, params: SlowParams): Promise
   const before = await ctx.probe.snapshot()
   const evictedBefore = EVICTED.map((s) => before.metrics.get(s) ?? 0)
   ctx.progress.start('slow')
-  const sessions = await openMcpSessions(ctx, params.sessions, params.evictTimeoutMs)
-  for (const session of sessions) session.connection.stopReading()
+  const sessions = await openMcpSessions(ctx, params.sessions, params.evictTimeoutMs, true)
   const message = 'x'.repeat(params.messageBytes)
   let peakRss = before.rssBytes
   const started = performance.now()
   let evicted = [0, 0]
   const pushing = Promise.all(
-    sessions.map(async (session) => {
-      for (let i = 0; i < params.messagesPerSession; i++) {
-        try {
-          await session.send('tools/call', { name: 'echo', arguments: { message } })
-          ctx.progress.done++
-        } catch {
-          return // 404: the server has already evicted this session.
-        }
-      }
-    }),
+    sessions.map((session) =>
+      session.stallUnderPushes(message, params.messagesPerSession, ctx.stepTimeoutMs).then(() => {
+        ctx.progress.done++
+      }),
+    ),
   )
   for (;;) {
     const now = await ctx.probe.snapshot()
@@ -58,7 +52,7 @@ export async function runSlow(ctx: ScenarioContext, params: SlowParams): Promise
   }
   const evictMs = performance.now() - started
   await pushing
-  for (const session of sessions) session.connection.reset()
+  for (const session of sessions) session.end()
   ctx.progress.stop()
   const growthMiB = (peakRss - before.rssBytes) / MIB
   const total = (evicted[0] ?? 0) + (evicted[1] ?? 0)

@@ -16,11 +16,11 @@ export const STORM_PHASES = {
   before_request: 1,
   /** Request sent, reset before reading the response headers. */
   before_headers: 1,
-  /** Endpoint frame received: reset. */
+  /** First event (endpoint or priming) received: reset. */
   after_endpoint: 1,
   /** Initialized, a `sleep` call in flight: reset. */
   sleep_in_flight: 1,
-  /** Endpoint frame received, then a polite close (FIN) mid-stream. */
+  /** First event received, then a polite close (FIN) mid-stream. */
   graceful_close: 1,
 } as const
 export type StormPhase = keyof typeof STORM_PHASES
@@ -85,25 +85,24 @@ export async function runStorm(ctx: ScenarioContext, params: StormParams): Promi
 async function abortInPhase(ctx: ScenarioContext, phase: StormPhase): Promise<void> {
   if (phase === 'sleep_in_flight') {
     const session = await openMcpSession(ctx)
-    try {
-      await session.send('tools/call', { name: 'sleep', arguments: { seconds: 30 } })
-    } finally {
-      session.connection.reset()
-    }
+    await session.callAndVanish('sleep', { seconds: 30 }, ctx.stepTimeoutMs)
     return
   }
-  const connection = openStream(ctx, phase !== 'before_request')
+  const stream = await openStream(ctx, phase !== 'before_request')
+  const { connection } = stream
   try {
     await withTimeout(connection.connected, ctx.stepTimeoutMs, 'the TCP connection')
     if (phase === 'before_request' || phase === 'before_headers') return
-    await withTimeout(connection.firstEvent, ctx.stepTimeoutMs, 'the endpoint frame')
+    await withTimeout(connection.firstEvent, ctx.stepTimeoutMs, 'the first event')
     if (phase === 'graceful_close') {
-      // What EventSource.close() does: FIN, then the socket is closed, not reset.
+      // What EventSource.close() does: FIN, then the socket is closed, not reset; a polite
+      // Streamable HTTP client then DELETEs its session.
       connection.end()
       connection.socket.destroy()
+      stream.end()
       return
     }
   } finally {
-    connection.reset()
+    stream.vanish()
   }
 }

@@ -1,0 +1,159 @@
+import { LegacyMcpSession, type RpcReply } from './mcp-session.ts'
+import { SseConnection } from './sse-connection.ts'
+import { STREAMABLE_PROTOCOL_VERSION, StreamableMcpSession } from './streamable-session.ts'
+
+export type TransportKind = 'sse' | 'streamable'
+
+/** One MCP client session, whichever transport carries it. */
+export interface ClientSession {
+  request(method: string, params: Record<string, unknown>, timeoutMs: number): Promise<RpcReply>
+  /** Starts a tool call, then vanishes with a TCP reset while it runs. */
+  callAndVanish(name: string, args: Record<string, unknown>, timeoutMs: number): Promise<void>
+  /**
+   * Stops reading while the server is pushed `count` large responses (echo of `message`); returns
+   * once they are sent or the server refuses more (it evicted the session).
+   */
+  stallUnderPushes(message: string, count: number, timeoutMs: number): Promise<void>
+  /** Leaves politely: the legacy stream is closed, a Streamable HTTP session is DELETEd. */
+  end(): void
+}
+
+/**
+ * Opens and initializes a session. `batches` asks for a Streamable HTTP session that may send
+ * JSON-RPC batches (it negotiates 2025-03-26, the only revision that has them).
+ */
+export async function openClientSession(
+  kind: TransportKind,
+  base: URL,
+  localAddress: string | undefined,
+  timeoutMs: number,
+  batches = false,
+): Promise<ClientSession> {
+  if (kind === 'sse') {
+    const session = await LegacyMcpSession.open(base, localAddress, timeoutMs)
+    try {
+      await session.initialize(timeoutMs)
+    } catch (err) {
+      session.connection.reset()
+      throw err
+    }
+    return new LegacyClientSession(session)
+  }
+  const version = batches ? '2025-03-26' : STREAMABLE_PROTOCOL_VERSION
+  return new StreamableClientSession(
+    await StreamableMcpSession.open(base, timeoutMs, version),
+    localAddress,
+  )
+}
+
+class LegacyClientSession implements ClientSession {
+  constructor(private readonly session: LegacyMcpSession) {}
+
+  request(method: string, params: Record<string, unknown>, timeoutMs: number): Promise<RpcReply> {
+    return this.session.request(method, params, timeoutMs)
+  }
+
+  async callAndVanish(name: string, args: Record<string, unknown>): Promise<void> {
+    try {
+      await this.session.send('tools/call', { name, arguments: args })
+    } finally {
+      this.session.connection.reset()
+    }
+  }
+
+  async stallUnderPushes(message: string, count: number): Promise<void> {
+    this.session.connection.stopReading()
+    for (let i = 0; i < count; i++) {
+      try {
+        await this.session.send('tools/call', { name: 'echo', arguments: { message } })
+      } catch {
+        return // 404: the server has already evicted this session.
+      }
+    }
+  }
+
+  end(): void {
+    this.session.connection.reset()
+  }
+}
+
+class StreamableClientSession implements ClientSession {
+  readonly #stalled: SseConnection[] = []
+
+  constructor(
+    private readonly session: StreamableMcpSession,
+    private readonly localAddress: string | undefined,
+  ) {}
+
+  request(method: string, params: Record<string, unknown>, timeoutMs: number): Promise<RpcReply> {
+    return this.session.request(method, params, timeoutMs)
+  }
+
+  async callAndVanish(
+    name: string,
+    args: Record<string, unknown>,
+    timeoutMs: number,
+  ): Promise<void> {
+    const stream = await this.session.sendOnStream(
+      'tools/call',
+      { name, arguments: args },
+      timeoutMs,
+      this.localAddress,
+    )
+    // Leaving a POST stream is not a cancellation: the session is abandoned, and its idle TTL
+    // must reap it (and cancel the call).
+    stream.reset()
+  }
+
+  async stallUnderPushes(message: string, count: number, timeoutMs: number): Promise<void> {
+    // One POST stream carrying every response (a batch), never read: it backs up like a stalled
+    // reader's standalone stream would.
+    const requests = Array.from({ length: count }, () => ({
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { message } },
+    }))
+    this.#stalled.push(await this.session.sendBatchUnread(requests, timeoutMs, this.localAddress))
+  }
+
+  end(): void {
+    for (const stream of this.#stalled) stream.reset()
+    void this.session.delete().catch(() => {})
+  }
+}
+
+/** An SSE stream of a session: the legacy `/sse` stream, or a Streamable HTTP session's GET stream. */
+export interface OpenedStream {
+  connection: SseConnection
+  /** Leaves politely (a Streamable HTTP session is DELETEd). */
+  end(): void
+  /** Vanishes: a TCP reset, and nothing more. */
+  vanish(): void
+}
+
+export async function openSessionStream(
+  kind: TransportKind,
+  base: URL,
+  localAddress: string | undefined,
+  timeoutMs: number,
+  sendRequest = true,
+): Promise<OpenedStream> {
+  if (kind === 'sse') {
+    const connection = new SseConnection({
+      base,
+      path: '/sse',
+      sendRequest,
+      ...(localAddress ? { localAddress } : {}),
+    })
+    return { connection, end: () => connection.reset(), vanish: () => connection.reset() }
+  }
+  const session = await StreamableMcpSession.open(base, timeoutMs)
+  const connection = session.openStream(localAddress, sendRequest)
+  return {
+    connection,
+    end: () => {
+      connection.reset()
+      void session.delete().catch(() => {})
+    },
+    vanish: () => connection.reset(),
+  }
+}
