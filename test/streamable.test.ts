@@ -48,6 +48,23 @@ function mcp(
   })
 }
 
+/** POSTs a `sleep` call answered as SSE; the controller aborts the POST's stream. */
+async function sleepOnStream(base: URL, sessionId: string, seconds: number) {
+  const controller = new AbortController()
+  const post = await mcp(base, sessionId, {
+    method: 'POST',
+    headers: { accept: 'text/event-stream' },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'sleep', arguments: { seconds } },
+    }),
+    signal: controller.signal,
+  })
+  return { controller, post }
+}
+
 describe('Streamable HTTP with the official SDK client', () => {
   test('SSE responses: lists tools, calls echo and sleep, then DELETE ends the session', async () => {
     await using server = startServer()
@@ -122,18 +139,7 @@ describe('Streamable HTTP resumability', () => {
   test('a client that reconnects with Last-Event-ID mid-call gets the result', async () => {
     await using server = startServer()
     const { sessionId } = await initialize(server.url)
-    const controller = new AbortController()
-    const post = await mcp(server.url, sessionId, {
-      method: 'POST',
-      headers: { accept: 'text/event-stream' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'tools/call',
-        params: { name: 'sleep', arguments: { seconds: 0.3 } },
-      }),
-      signal: controller.signal,
-    })
+    const { controller, post } = await sleepOnStream(server.url, sessionId, 0.3)
     const reader = new SseReader(post)
     // The priming event: an event id (stream_position) and empty data.
     const priming = await reader.next()
@@ -173,18 +179,7 @@ describe('Streamable HTTP resumability', () => {
   test('a client that aborts a POST stream mid-response leaves nothing once its session ends', async () => {
     await using server = startServer()
     const { sessionId } = await initialize(server.url)
-    const controller = new AbortController()
-    const post = await mcp(server.url, sessionId, {
-      method: 'POST',
-      headers: { accept: 'text/event-stream' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'tools/call',
-        params: { name: 'sleep', arguments: { seconds: 30 } },
-      }),
-      signal: controller.signal,
-    })
+    const { controller, post } = await sleepOnStream(server.url, sessionId, 30)
     await new SseReader(post).next()
     controller.abort()
     await waitFor(
