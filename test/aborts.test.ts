@@ -7,6 +7,7 @@ import {
   post,
   postToolCall,
   readMetric,
+  sessionNotFoundBody,
   startServer,
   waitFor,
 } from './helpers.ts'
@@ -93,13 +94,6 @@ describe('a client that aborts is cleaned up at once', () => {
     await expectAllClosed(server.url)
     const response = await post(postUrl, INITIALIZE)
     expect(response.status).toBe(404)
-    expect(await response.json()).toEqual({
-      jsonrpc: '2.0',
-      id: null,
-      error: {
-        code: -32000,
-        message: `Not Found: session ${sessionId} does not exist or has expired`,
-      },
-    })
+    expect(await response.json()).toEqual(sessionNotFoundBody(sessionId))
   })
 })

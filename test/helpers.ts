@@ -163,3 +163,15 @@ export function postToolCall(
     params: { name, arguments: args },
   })
 }
+
+/** The body of a 404 for a session that does not exist (or belongs to another token). */
+export function sessionNotFoundBody(sessionId: string) {
+  return {
+    jsonrpc: '2.0',
+    id: null,
+    error: {
+      code: -32000,
+      message: `Not Found: session ${sessionId} does not exist or has expired`,
+    },
+  }
+}

@@ -9,6 +9,7 @@ import {
   post,
   postToolCall,
   readMetric,
+  sessionNotFoundBody,
   startServer,
   waitFor,
 } from './helpers.ts'
@@ -134,14 +135,7 @@ describe('bearer auth', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'ping' }),
     })
     expect(asBeta.status).toBe(404)
-    expect(await asBeta.json()).toEqual({
-      jsonrpc: '2.0',
-      id: null,
-      error: {
-        code: -32000,
-        message: `Not Found: session ${sessionId} does not exist or has expired`,
-      },
-    })
+    expect(await asBeta.json()).toEqual(sessionNotFoundBody(sessionId))
     await client.close()
   })
 })

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import { readMetric, SseReader, startServer, waitFor } from './helpers.ts'
+import { readMetric, SseReader, sessionNotFoundBody, startServer, waitFor } from './helpers.ts'
 
 const ACCEPT_BOTH = 'application/json, text/event-stream'
 
@@ -49,14 +49,14 @@ function mcp(
 }
 
 /** POSTs a `sleep` call answered as SSE; the controller aborts the POST's stream. */
-async function sleepOnStream(base: URL, sessionId: string, seconds: number) {
+async function sleepOnStream(base: URL, sessionId: string, seconds: number, id = 1) {
   const controller = new AbortController()
   const post = await mcp(base, sessionId, {
     method: 'POST',
     headers: { accept: 'text/event-stream' },
     body: JSON.stringify({
       jsonrpc: '2.0',
-      id: 1,
+      id,
       method: 'tools/call',
       params: { name: 'sleep', arguments: { seconds } },
     }),
@@ -85,14 +85,7 @@ describe('Streamable HTTP with the official SDK client', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
     })
     expect(after.status).toBe(404)
-    expect(await after.json()).toEqual({
-      jsonrpc: '2.0',
-      id: null,
-      error: {
-        code: -32000,
-        message: `Not Found: session ${sessionId} does not exist or has expired`,
-      },
-    })
+    expect(await after.json()).toEqual(sessionNotFoundBody(sessionId))
     await client.close()
   })
 
@@ -164,6 +157,38 @@ describe('Streamable HTTP resumability', () => {
       result: { content: [{ type: 'text', text: 'slept 0.3s' }] },
     })
     expect(await events.next()).toBeUndefined()
+  })
+
+  test('POST streams a client leaves unread cannot grow its session past the retained bound', async () => {
+    await using server = startServer()
+    const { sessionId } = await initialize(server.url)
+    for (let i = 0; i < 40; i++) {
+      const { controller, post } = await sleepOnStream(server.url, sessionId, 0, i + 1)
+      await new SseReader(post).next()
+      controller.abort()
+    }
+    const session = server.sessions.get(sessionId)
+    await waitFor('every call to answer', () => session?.calls.size === 0)
+    // The 16 newest abandoned streams are kept for replay, plus the standalone stream.
+    expect(session?.streamCount).toBeLessThanOrEqual(17)
+    expect((await mcp(server.url, sessionId, { method: 'DELETE' })).status).toBe(200)
+  })
+
+  test('a request id already in flight in the session is refused', async () => {
+    await using server = startServer()
+    const { sessionId } = await initialize(server.url)
+    const first = await sleepOnStream(server.url, sessionId, 30, 5)
+    const again = await sleepOnStream(server.url, sessionId, 1, 5)
+    expect(again.post.status).toBe(400)
+    expect(await again.post.json()).toEqual({
+      jsonrpc: '2.0',
+      id: null,
+      error: {
+        code: -32600,
+        message: `Invalid Request: request id 5 is already in flight in session ${sessionId}`,
+      },
+    })
+    first.controller.abort()
   })
 
   test('the standalone GET stream is one per session: a second gets 409', async () => {

@@ -180,15 +180,10 @@ export class Dispatcher {
       requestId: req.id,
       progress: (progress: number, total?: number, message?: string) => {
         if (progressToken === undefined || controller.signal.aborted) return
-        const params = { progressToken, progress, total, message }
-        peer.send(
-          {
-            jsonrpc: '2.0',
-            method: 'notifications/progress',
-            params: JSON.parse(JSON.stringify(params)),
-          },
-          req.id,
-        )
+        const params: Record<string, unknown> = { progressToken, progress }
+        if (total !== undefined) params.total = total
+        if (message !== undefined) params.message = message
+        peer.send({ jsonrpc: '2.0', method: 'notifications/progress', params }, req.id)
       },
     }
     const count = (outcome: string) => this.#toolCallSeries(name, outcome).inc()

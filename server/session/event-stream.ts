@@ -48,6 +48,11 @@ export class EventStream {
     return this.#closed
   }
 
+  /** Whether `end()` was called: no more events will come. */
+  get ended(): boolean {
+    return this.#ended
+  }
+
   /** Whether `end()` was called and every event has been handed over. */
   get finished(): boolean {
     return this.#ended && this.unsent === 0

@@ -119,6 +119,11 @@ export class Session implements McpPeer {
     return false
   }
 
+  /** Whether a request with this id is still waiting for its response on a stream of its own. */
+  isRouted(id: RequestId): boolean {
+    return this.#routes.has(id)
+  }
+
   /** A new stream for the responses to `requestIds`; it ends once they are all answered. */
   openResponseStream(requestIds: readonly RequestId[]): EventStream {
     const stream = this.#newStream(this.#nextStream++)
@@ -127,6 +132,11 @@ export class Session implements McpPeer {
     if (requestIds.length === 0) stream.end()
     this.#releaseOldStreams()
     return stream
+  }
+
+  /** Streams retained now (the standalone one included). */
+  get streamCount(): number {
+    return this.#streams.size
   }
 
   /** A stream of this session by number, while it is retained. */
@@ -191,6 +201,7 @@ export class Session implements McpPeer {
     // A generator parked on this stream must not wait for the next event to notice.
     stream.release()
     this.options.events.streamClosed(this)
+    if (stream !== this.standalone) this.#releaseOldStreams()
     if (this.options.endsWithStream && stream === this.standalone) this.close('client_abort')
     else if (!this.isClosed && this.#pacers.size === 0) this.#armIdleTimer()
   }
@@ -238,24 +249,35 @@ export class Session implements McpPeer {
     }
     this.#routeCounts.delete(stream)
     stream.end()
+    this.#releaseOldStreams()
   }
 
-  /** Keeps at most `retainedStreams` finished, unattached response streams (for replay). */
+  /**
+   * Keeps at most `retainedStreams` ended response streams nobody reads (kept for replay). A
+   * client that keeps opening POST streams and leaving them unread cannot grow the session:
+   * past the bound the oldest are released, and any response still unsent in them is dropped.
+   */
   #releaseOldStreams(): void {
-    let finished = 0
-    for (const s of this.#streams.values())
-      if (s.number !== STANDALONE_STREAM && s.finished) finished++
+    const idle = (s: EventStream) =>
+      s.number !== STANDALONE_STREAM && s.ended && !this.#pacers.has(s)
+    let excess = -this.options.limits.retainedStreams
+    for (const s of this.#streams.values()) if (idle(s)) excess++
     for (const [number, s] of this.#streams) {
-      if (finished <= this.options.limits.retainedStreams) break
-      if (number === STANDALONE_STREAM || !s.finished || this.#pacers.has(s)) continue
-      s.close()
+      if (excess <= 0) break
+      if (!idle(s)) continue
+      const dropped = s.close()
+      if (dropped > 0) this.options.events.dropped(this, dropped)
       this.#streams.delete(number)
-      finished--
+      excess--
     }
   }
 
+  /** (Re)starts the idle TTL; refreshing the one timer, not allocating one per request. */
   #armIdleTimer(): void {
-    clearTimeout(this.#idleTimer)
+    if (this.#idleTimer) {
+      this.#idleTimer.refresh()
+      return
+    }
     this.#idleTimer = setTimeout(() => this.close('idle_ttl'), this.options.limits.idleTtlMs)
     this.#idleTimer.unref()
   }

@@ -93,6 +93,14 @@ export class StreamableHttpTransport {
         for (const m of messages) this.options.dispatcher.dispatch(m, session)
         return new Response(null, { status: 202 })
       }
+      const busy = requests.find((r) => session.isRouted(r.id))
+      if (busy) {
+        throw TransportError.fromProtocol(
+          invalidRequest(
+            `request id ${JSON.stringify(busy.id)} is already in flight in session ${session.id}`,
+          ),
+        )
+      }
       const stream = session.openResponseStream(requests.map((r) => r.id))
       for (const m of messages) this.options.dispatcher.dispatch(m, session)
       const headers: Record<string, string> = initialize ? { 'mcp-session-id': session.id } : {}
