@@ -48,17 +48,20 @@ type Handler = (req: JsonRpcRequest, peer: McpPeer) => Promise<Record<string, un
  * is sent on the peer when ready. A cancelled call sends nothing, as the MCP cancellation rules ask.
  */
 export class Dispatcher {
-  readonly #handlers: Record<string, Handler>
+  /** A Map, never a plain object: `constructor` or `__proto__` must not look like methods. */
+  readonly #handlers: ReadonlyMap<string, Handler>
   readonly #series = new Map<string, { inc(): void }>()
 
   constructor(private readonly options: DispatcherOptions) {
-    this.#handlers = {
-      initialize: async (req, peer) => this.#initialize(req, peer),
-      ping: async () => ({}),
-      'tools/list': async () => ({ tools: this.options.tools.list() }),
-      'tools/call': (req, peer) =>
-        this.#callTool(req, peer, req.params?.name, req.params?.arguments),
-    }
+    this.#handlers = new Map<string, Handler>([
+      ['initialize', async (req, peer) => this.#initialize(req, peer)],
+      ['ping', async () => ({})],
+      ['tools/list', async () => ({ tools: this.options.tools.list() })],
+      [
+        'tools/call',
+        (req, peer) => this.#callTool(req, peer, req.params?.name, req.params?.arguments),
+      ],
+    ])
   }
 
   /** Handles one validated message from the peer. Never throws; errors become responses. */
@@ -92,7 +95,7 @@ export class Dispatcher {
   }
 
   #route(req: JsonRpcRequest, peer: McpPeer, options?: DispatchOptions) {
-    const handler = this.#handlers[req.method]
+    const handler = this.#handlers.get(req.method)
     if (handler) {
       if (req.method !== 'initialize' && req.method !== 'ping' && !peer.state.protocolVersion) {
         throw invalidRequest(
