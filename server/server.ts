@@ -53,7 +53,10 @@ export class SluiceServer {
         sendDeadlineMs: config.sendDeadlineMs,
         idleTtlMs: config.sessionTtlMs,
         maxSessions: config.maxSessions,
+        maxSessionsPerOwner: config.maxSessionsPerToken,
+        maxBufferedBytes: config.maxBufferedBytes,
         replayEvents: config.replayEvents,
+        replayBytes: config.replayBytes,
         retainedStreams: RETAINED_RESPONSE_STREAMS,
       },
       this.metrics,
@@ -67,6 +70,11 @@ export class SluiceServer {
       'sluice_sse_streams_open',
       'Open SSE streams.',
       () => this.sessions.streamsOpen,
+    )
+    this.metrics.registry.gauge(
+      'sluice_buffered_bytes',
+      'Unsent and replay bytes all sessions hold, charged to --max-buffered-bytes.',
+      () => this.sessions.budget.usedBytes,
     )
     if (options.builtinTools !== false) registerBuiltinTools(this.tools)
     if (config.profile === 'conformance') registerConformanceTools(this.tools)
@@ -91,18 +99,21 @@ export class SluiceServer {
       metrics: this.metrics,
       logger: this.logger,
       maxBodyBytes: config.maxBodyBytes,
+      maxBatchRequests: config.maxQueueMessages,
+      sendDeadlineMs: config.sendDeadlineMs,
       preferJson: config.preferJson,
       retryMs: PRIMING_RETRY_MS,
-      guard: new OriginGuard({
-        port: () => this.#app.server?.port ?? config.port,
-        loopback: isLoopbackHost(config.host),
-        allowedOrigins: config.allowedOrigins,
-        allowedHosts: config.allowedHosts,
-      }),
     })
     this.#app = createHttpApp({
       legacy,
       streamable,
+      guard: new OriginGuard({
+        port: () => this.#app.server?.port ?? config.port,
+        loopback: isLoopbackHost(config.host),
+        // One policy: an origin allowed for CORS may also pass the rebinding guard.
+        allowedOrigins: [...config.allowedOrigins, ...config.corsOrigins],
+        allowedHosts: config.allowedHosts,
+      }),
       auth: new BearerAuth(config.authTokens),
       cors: new CorsPolicy(config.corsOrigins),
       health: () => ({
@@ -166,10 +177,13 @@ export class SluiceServer {
       drainTimeoutMs,
     })
     const deadline = performance.now() + drainTimeoutMs
-    const drained = () => sessions.pendingCalls() === 0 && sessions.queuedMessages() === 0
+    // Calls in flight and messages an attached reader is taking; a stream nobody reads is not
+    // waited for (its client left, which is allowed), or one abandoned stream would hold the exit.
+    const drained = () => sessions.pendingCalls() === 0 && sessions.deliverableMessages() === 0
     while (!drained() && performance.now() < deadline) await Bun.sleep(DRAIN_POLL_MS)
     const calls = sessions.pendingCalls()
-    const queued = sessions.queuedMessages()
+    // Undelivered: everything still unsent, on streams being read or left by their clients.
+    const queued = sessions.unsentMessages()
     if (calls) this.metrics.shutdownUndelivered.inc({ kind: 'call' }, calls)
     if (queued) this.metrics.shutdownUndelivered.inc({ kind: 'queued' }, queued)
     const log = calls || queued ? this.logger.warn : this.logger.info

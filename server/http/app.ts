@@ -2,17 +2,26 @@ import { Elysia } from 'elysia'
 import type { BearerAuth } from '../transport/auth.ts'
 import type { CorsPolicy } from '../transport/cors.ts'
 import type { LegacySseTransport, OpenStreamOptions } from '../transport/legacy-sse.ts'
+import type { OriginGuard } from '../transport/origin-guard.ts'
 import { SSE_HEADERS } from '../transport/sse-frame.ts'
-import type { SseReply, StreamableHttpTransport } from '../transport/streamable-http.ts'
+import type {
+  ConnectionControl,
+  SseReply,
+  StreamableHttpTransport,
+} from '../transport/streamable-http.ts'
 import {
+  badRequest,
   TRANSPORT_ERROR_CODE,
   TransportError,
+  toTransportError,
   transportErrorResponse,
 } from '../transport/transport-error.ts'
 
 export interface HttpRoutes {
   legacy: LegacySseTransport
   streamable: StreamableHttpTransport
+  /** DNS-rebinding protection, checked on every route before anything else. */
+  guard: OriginGuard
   auth: BearerAuth
   cors: CorsPolicy
   health: () => Record<string, unknown>
@@ -40,10 +49,10 @@ export function createHttpApp(routes: HttpRoutes) {
     // The beforeHandle hook has already answered 401 for anything but a string.
     return typeof who === 'string' ? who : ''
   }
-  const dropWhenEvicted =
-    ({ request, server }: RouteContext) =>
-    () =>
-      server?.timeout(request, EVICTED_SOCKET_TIMEOUT_S)
+  const connectionOf = ({ request, server }: RouteContext): ConnectionControl => ({
+    drop: () => server?.timeout(request, EVICTED_SOCKET_TIMEOUT_S),
+    closeWhenIdle: (seconds) => server?.timeout(request, seconds),
+  })
 
   /** Turns a transport's stream into the SSE response (a Response passes through). */
   const sse = (ctx: RouteContext, reply: Response | SseReply | SseReply['body']) => {
@@ -63,12 +72,20 @@ export function createHttpApp(routes: HttpRoutes) {
       ctx,
       routes.legacy.open(ctx.request, owner(ctx.request), {
         ...route,
-        onServerClose: dropWhenEvicted(ctx),
+        onServerClose: connectionOf(ctx).drop,
       }),
     )
 
-  // Hooks run on every request; they are registered only when CORS or auth is configured.
-  const app = new Elysia()
+  // One guard for every route, before any route creates anything.
+  const app = new Elysia().onRequest(({ request }) => {
+    try {
+      routes.guard.check(request)
+      return undefined
+    } catch (err) {
+      return transportErrorResponse(toTransportError(err))
+    }
+  })
+  // The CORS and auth hooks run on every request; they are registered only when configured.
   if (routes.cors.enabled) {
     app.onRequest(({ request, set }) => {
       const preflight = routes.cors.preflight(request)
@@ -80,7 +97,7 @@ export function createHttpApp(routes: HttpRoutes) {
   return (
     app
       .onError(({ code, request }) => {
-        if (code !== 'NOT_FOUND') return undefined
+        if (code !== 'NOT_FOUND') return transportErrorResponse(toTransportError(undefined))
         const path = new URL(request.url).pathname
         return transportErrorResponse(
           new TransportError(
@@ -121,19 +138,25 @@ export function createHttpApp(routes: HttpRoutes) {
         async (ctx) => {
           const url = new URL(ctx.request.url)
           if (url.searchParams.has('session_id') || url.searchParams.has('sessionId')) {
+            // Which flow a request takes must not depend on which of two session ids wins.
+            if (ctx.request.headers.has('mcp-session-id')) {
+              return transportErrorResponse(
+                badRequest('name the session in the Mcp-Session-Id header or the query, not both'),
+              )
+            }
             return routes.legacy.post(ctx.request, url, owner(ctx.request), {
               directToolCalls: true,
             })
           }
           return sse(
             ctx,
-            await routes.streamable.post(ctx.request, owner(ctx.request), dropWhenEvicted(ctx)),
+            await routes.streamable.post(ctx.request, owner(ctx.request), connectionOf(ctx)),
           )
         },
         { parse: 'none' },
       )
       .get('/mcp', (ctx) =>
-        sse(ctx, routes.streamable.get(ctx.request, owner(ctx.request), dropWhenEvicted(ctx))),
+        sse(ctx, routes.streamable.get(ctx.request, owner(ctx.request), connectionOf(ctx))),
       )
       .delete('/mcp', ({ request }) => routes.streamable.delete(request, owner(request)))
   )

@@ -8,6 +8,7 @@ export type CloseReason =
   | 'idle_ttl'
   | 'shutdown'
   | 'client_delete'
+  | 'memory_budget'
 
 /** The counters every layer writes to; gauges are wired in by the composition root. */
 export interface ServerMetrics {
@@ -21,6 +22,10 @@ export interface ServerMetrics {
   readonly httpRejections: Counter
   readonly limitRefusals: Counter
   readonly shutdownUndelivered: Counter
+  readonly streamsEvicted: Counter
+  readonly repliesAbandoned: Counter
+  readonly clientAborts: Counter
+  readonly memoryReclaims: Counter
 }
 
 /** Creates the registry with the process metrics and every sluice counter. */
@@ -31,7 +36,7 @@ export function createServerMetrics(): ServerMetrics {
     sessionsOpened: registry.counter('sluice_sessions_opened_total', 'Sessions created.'),
     sessionsClosed: registry.counter(
       'sluice_sessions_closed_total',
-      'Sessions closed, by reason (client_abort, send_deadline, queue_full, idle_ttl, shutdown, client_delete).',
+      'Sessions closed, by reason (client_abort, send_deadline, queue_full, idle_ttl, shutdown, client_delete, memory_budget).',
     ),
     messagesSent: registry.counter(
       'sluice_messages_sent_total',
@@ -52,16 +57,43 @@ export function createServerMetrics(): ServerMetrics {
     ),
     limitRefusals: registry.counter(
       'sluice_limit_refusals_total',
-      'Work refused by a configured limit (max_sessions, calls_per_session, body_bytes), or while draining.',
+      'Work refused by a configured limit (max_sessions, sessions_per_token, memory_budget, calls_per_session, batch_size, body_bytes), or while draining.',
+    ),
+    streamsEvicted: registry.counter(
+      'sluice_streams_evicted_total',
+      'Response streams dropped alone (their session lives on), by reason (send_deadline).',
+    ),
+    repliesAbandoned: registry.counter(
+      'sluice_replies_abandoned_total',
+      'Replies sent as one JSON body whose connection ended before the body was taken (the send deadline cut it, or the client left).',
+    ),
+    clientAborts: registry.counter(
+      'sluice_client_aborts_total',
+      'Requests whose client left before they were answered, by phase (request_body).',
+    ),
+    memoryReclaims: registry.counter(
+      'sluice_memory_reclaims_total',
+      'Full collections run to give memory back after large buffers were freed.',
     ),
     shutdownUndelivered: registry.counter(
       'sluice_shutdown_undelivered_total',
       'Responses that shutdown could not deliver within its drain deadline, by kind (call, queued).',
     ),
   }
-  for (const reason of ['client_abort', 'send_deadline', 'queue_full', 'idle_ttl', 'shutdown']) {
+  for (const reason of [
+    'client_abort',
+    'send_deadline',
+    'queue_full',
+    'idle_ttl',
+    'shutdown',
+    'memory_budget',
+  ]) {
     metrics.sessionsClosed.inc({ reason }, 0)
   }
+  metrics.streamsEvicted.inc({ reason: 'send_deadline' }, 0)
+  metrics.repliesAbandoned.inc(undefined, 0)
+  metrics.clientAborts.inc({ phase: 'request_body' }, 0)
+  metrics.memoryReclaims.inc(undefined, 0)
   registry.gauge(
     'process_cpu_seconds_total',
     'User and system CPU time spent, in seconds.',

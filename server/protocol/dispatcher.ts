@@ -78,6 +78,7 @@ export class Dispatcher {
     try {
       const result = await this.#route(req, peer, options)
       if (result) peer.send(resultMessage(req.id, result))
+      else peer.endWithoutResponse(req.id)
     } catch (err) {
       const error =
         err instanceof ProtocolError
@@ -135,18 +136,23 @@ export class Dispatcher {
     // Other notifications (progress, roots/list_changed, ...) need no answer.
   }
 
+  /**
+   * Checks an initialize request before anything is created for it, so that a transport can
+   * refuse a bad one without opening a session.
+   * @throws ProtocolError -32602 naming what is wrong.
+   */
+  checkInitialize(req: JsonRpcRequest): void {
+    readInitializeParams(req.params)
+  }
+
   async #initialize(req: JsonRpcRequest, peer: McpPeer): Promise<Record<string, unknown>> {
     if (peer.state.protocolVersion) {
       throw invalidRequest(`session ${peer.sessionId} is already initialized`)
     }
-    const requested = req.params?.protocolVersion
-    if (typeof requested !== 'string') throw invalidParams('initialize needs "protocolVersion"')
-    const version = negotiateVersion(requested)
+    const { protocolVersion, clientInfo } = readInitializeParams(req.params)
+    const version = negotiateVersion(protocolVersion)
     peer.state.protocolVersion = version
-    const info = req.params?.clientInfo as { name?: unknown; version?: unknown } | undefined
-    if (info && typeof info.name === 'string') {
-      peer.state.clientInfo = { name: info.name, version: String(info.version ?? '') }
-    }
+    if (clientInfo) peer.state.clientInfo = clientInfo
     return {
       protocolVersion: version,
       capabilities: { tools: { listChanged: false } },
@@ -218,6 +224,32 @@ export class Dispatcher {
       peer.calls.end(req.id, controller)
     }
   }
+}
+
+/** The parts of initialize's params sluice reads. @throws ProtocolError -32602. */
+function readInitializeParams(params: Record<string, unknown> | undefined): {
+  protocolVersion: string
+  clientInfo: { name: string; version: string } | undefined
+} {
+  const protocolVersion = params?.protocolVersion
+  if (typeof protocolVersion !== 'string') throw invalidParams('initialize needs "protocolVersion"')
+  const capabilities = params?.capabilities
+  if (capabilities !== undefined && !isObject(capabilities)) {
+    throw invalidParams('"capabilities" of initialize must be an object')
+  }
+  const info = params?.clientInfo
+  if (info !== undefined && !isObject(info)) {
+    throw invalidParams('"clientInfo" of initialize must be an object')
+  }
+  const clientInfo =
+    info && typeof info.name === 'string'
+      ? { name: info.name, version: String(info.version ?? '') }
+      : undefined
+  return { protocolVersion, clientInfo }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 function toolError(text: string): Record<string, unknown> {

@@ -64,7 +64,9 @@ export function parseJson(text: string): unknown {
  */
 export function toJsonRpcMessage(value: unknown): JsonRpcMessage {
   if (checkRequest.Check(value)) return value
-  if (checkNotification.Check(value)) return value
+  // A message with a method and any `id` is a request, never a notification: the object schemas
+  // allow extra properties, so `"id": null` (or 1.5, or {}) would otherwise pass as a notification.
+  if (checkNotification.Check(value) && !('id' in value)) return value
   if (checkResult.Check(value)) return value
   if (checkError.Check(value)) return value
   throw describeInvalid(value)
@@ -78,6 +80,8 @@ function describeInvalid(value: unknown): ProtocolError {
   if (v.jsonrpc !== JSONRPC_VERSION) return invalidRequest('"jsonrpc" must be "2.0"')
   if ('method' in v && (typeof v.method !== 'string' || v.method === ''))
     return invalidRequest('"method" must be a non-empty string')
+  if ('method' in v && 'id' in v && !(typeof v.id === 'string' || Number.isInteger(v.id)))
+    return invalidRequest('"id" of a request must be a string or an integer')
   if ('id' in v && !(typeof v.id === 'string' || Number.isInteger(v.id) || v.id === null))
     return invalidRequest('"id" must be a string or an integer')
   if (

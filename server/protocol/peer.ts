@@ -24,4 +24,6 @@ export interface McpPeer {
    * request (progress) names it in `relatedTo`, so it travels on that request's stream.
    */
   send(message: JsonRpcMessage, relatedTo?: RequestId): boolean
+  /** The request ended without a response (cancelled): nothing waits for one any more. */
+  endWithoutResponse(id: RequestId): void
 }

@@ -8,6 +8,10 @@ export class PendingCalls {
     return this.#calls.size
   }
 
+  has(id: RequestId): boolean {
+    return this.#calls.has(id)
+  }
+
   /** Starts tracking a call; undefined when a call with that id is already in flight. */
   begin(id: RequestId): AbortController | undefined {
     if (this.#calls.has(id)) return undefined

@@ -1,8 +1,14 @@
-/** A new session was refused: the server is at its session limit, or shutting down. */
+/** Why a session or request was refused; the label values of `sluice_limit_refusals_total`. */
+export type RefusalReason = 'max_sessions' | 'sessions_per_token' | 'memory_budget' | 'draining'
+
+/**
+ * A new session (or a new request) was refused: the server is at its session limit, the credential at its quota,
+ * the memory budget is used up, or the server is shutting down.
+ */
 export class SessionRefusedError extends Error {
   override readonly name = 'SessionRefusedError'
   constructor(
-    readonly reason: 'max_sessions' | 'draining',
+    readonly reason: RefusalReason,
     message: string,
   ) {
     super(message)

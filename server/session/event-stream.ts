@@ -19,6 +19,17 @@ export interface EventStreamLimits {
 }
 
 /**
+ * Where a stream reports the bytes it holds (UTF-16 code units of event JSON): its session, which
+ * charges them to the session's bounds and the server-wide budget.
+ */
+export interface StreamLedger {
+  /** The bytes held (unsent plus kept for replay) and the unsent bytes changed by these deltas. */
+  adjust(heldDelta: number, unsentDelta: number): void
+}
+
+const NO_LEDGER: StreamLedger = { adjust: () => {} }
+
+/**
  * The outbound messages of one SSE stream of a session: a bounded run of unsent events, plus the
  * last sent ones kept for replay (`Last-Event-ID`). Events are numbered 1, 2, 3... so an event id
  * names a position; one reader at a time waits on it.
@@ -30,6 +41,8 @@ export class EventStream {
   /** Highest seq handed to a reader. */
   #sentSeq = 0
   #unsentBytes = 0
+  /** Bytes of sent events kept for replay. */
+  #replayBytes = 0
   #ended = false
   #closed = false
   #waiter: ((item: StreamEvent | typeof KEEPALIVE | null) => void) | undefined
@@ -37,7 +50,15 @@ export class EventStream {
   constructor(
     readonly number: number,
     private readonly limits: EventStreamLimits,
+    private readonly ledger: StreamLedger = NO_LEDGER,
+    /** Whether a reconnect may resume it (false for replies answered as one JSON body). */
+    readonly resumable = true,
   ) {}
+
+  /** Bytes held: unsent events plus those kept for replay. */
+  get heldBytes(): number {
+    return this.#unsentBytes + this.#replayBytes
+  }
 
   /** Events not yet handed to a reader. */
   get unsent(): number {
@@ -70,6 +91,7 @@ export class EventStream {
     const event = { seq: this.#nextSeq++, json }
     this.#events.push(event)
     this.#unsentBytes += json.length
+    this.ledger.adjust(json.length, json.length)
     if (this.#waiter) {
       const wake = this.#waiter
       this.#waiter = undefined
@@ -110,8 +132,11 @@ export class EventStream {
     if (!Number.isInteger(seq) || seq < 0 || seq >= this.#nextSeq) return false
     const first = this.#events[0]?.seq ?? this.#nextSeq
     const from = Math.max(seq, first - 1)
-    for (const e of this.#events)
-      if (e.seq > from && e.seq <= this.#sentSeq) this.#unsentBytes += e.json.length
+    let again = 0
+    for (const e of this.#events) if (e.seq > from && e.seq <= this.#sentSeq) again += e.json.length
+    this.#unsentBytes += again
+    this.#replayBytes -= again
+    this.ledger.adjust(0, again)
     this.#sentSeq = Math.min(this.#sentSeq, from)
     return true
   }
@@ -138,8 +163,10 @@ export class EventStream {
     if (this.#closed) return 0
     this.#closed = true
     const dropped = this.unsent
+    this.ledger.adjust(-this.heldBytes, -this.#unsentBytes)
     this.#events.length = 0
     this.#unsentBytes = 0
+    this.#replayBytes = 0
     this.#sentSeq = this.#nextSeq - 1
     this.#wakeWithNull()
     return dropped
@@ -150,14 +177,32 @@ export class EventStream {
     const event = this.#events[this.#sentSeq + 1 - first]!
     this.#sentSeq = event.seq
     this.#unsentBytes -= event.json.length
+    this.#replayBytes += event.json.length
     // Keep only the replay window of sent events.
+    let forgotten = 0
     while (
       this.#events.length > 0 &&
       this.#events[0]!.seq <= this.#sentSeq - this.limits.replayEvents
     ) {
-      this.#events.shift()
+      forgotten += this.#events.shift()!.json.length
     }
+    this.#replayBytes -= forgotten
+    this.ledger.adjust(-forgotten, -event.json.length)
     return event
+  }
+
+  /**
+   * Forgets the oldest sent events until `bytes` are freed or none is left (a replay window over
+   * its session's byte bound). Returns the bytes freed.
+   */
+  forgetReplay(bytes: number): number {
+    let freed = 0
+    while (freed < bytes && this.#events.length > 0 && this.#events[0]!.seq <= this.#sentSeq) {
+      freed += this.#events.shift()!.json.length
+    }
+    this.#replayBytes -= freed
+    this.ledger.adjust(-freed, 0)
+    return freed
   }
 
   #wakeWithNull(): void {

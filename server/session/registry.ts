@@ -1,21 +1,47 @@
 import type { Logger } from '../observability/log.ts'
 import type { CloseReason, ServerMetrics } from '../observability/server-metrics.ts'
-import { SessionRefusedError } from './errors.ts'
+import { BufferBudget } from './buffer-budget.ts'
+import { type RefusalReason, SessionRefusedError } from './errors.ts'
+import { MemoryReclaimer, RECLAIM_THRESHOLD_BYTES } from './memory-reclaimer.ts'
 import { Session, type SessionEvents, type SessionLimits } from './session.ts'
 import { newSessionId } from './session-id.ts'
 
-/** Owns every open session; the only place sessions are created and forgotten. */
+export interface RegistryLimits extends SessionLimits {
+  maxSessions: number
+  /** Sessions one credential may hold at once (0: no quota). */
+  maxSessionsPerOwner: number
+  /** Bytes all sessions together may hold (unsent and replay) before load is shed. */
+  maxBufferedBytes: number
+}
+
+/**
+ * Owns every open session; the only place sessions are created and forgotten. It also owns the
+ * server-wide buffer budget: over it, new sessions and requests are refused and the session that
+ * holds the most is evicted (`memory_budget`).
+ */
 export class SessionRegistry {
   readonly #sessions = new Map<string, Session>()
+  readonly #perOwner = new Map<string, number>()
+  readonly budget: BufferBudget
+  readonly #reclaimer: MemoryReclaimer
   #streamsOpen = 0
   #draining = false
   readonly #events: SessionEvents
 
   constructor(
-    readonly limits: SessionLimits & { maxSessions: number },
+    readonly limits: RegistryLimits,
     private readonly metrics: ServerMetrics,
     private readonly logger: Logger,
   ) {
+    this.budget = new BufferBudget(limits.maxBufferedBytes)
+    this.#reclaimer = new MemoryReclaimer({
+      thresholdBytes: Math.min(RECLAIM_THRESHOLD_BYTES, limits.maxBufferedBytes / 8),
+      onReclaim: (freedBytes) => {
+        metrics.memoryReclaims.inc()
+        logger.debug('memory_reclaimed', { freedBytes })
+      },
+    })
+    this.budget.onRelease((bytes) => this.#reclaimer.freed(bytes))
     this.#events = {
       streamOpened: () => {
         this.#streamsOpen++
@@ -28,8 +54,15 @@ export class SessionRegistry {
         else this.metrics.keepalivesSent.inc()
       },
       dropped: (_session, count) => this.metrics.messagesDropped.inc(undefined, count),
+      streamEvicted: () => this.metrics.streamsEvicted.inc({ reason: 'send_deadline' }),
+      overBudget: () => this.#evictLargest(),
       closed: (session, reason) => this.#forget(session, reason),
     }
+  }
+
+  /** Whether the buffer budget is used up: new sessions and requests must wait. */
+  get overBudget(): boolean {
+    return this.budget.exhausted
   }
 
   /** Open sessions. */
@@ -59,32 +92,39 @@ export class SessionRegistry {
     return total
   }
 
-  /** Messages queued but not yet taken by a stream, over every session. */
-  queuedMessages(): number {
+  /** Messages not yet handed to any reader, over every session, whether one is attached or not. */
+  unsentMessages(): number {
     let total = 0
-    for (const session of this.#sessions.values()) total += session.queuedMessages
+    for (const session of this.#sessions.values()) total += session.unsentMessages
+    return total
+  }
+
+  /** Messages waiting for an attached reader, over every session (what a drain waits for). */
+  deliverableMessages(): number {
+    let total = 0
+    for (const session of this.#sessions.values()) total += session.deliverableMessages
     return total
   }
 
   /**
    * Creates and registers a session with a fresh random id, owned by `owner` (the auth identity
    * that made it).
-   * @throws SessionRefusedError at the session limit or while draining.
+   * @throws SessionRefusedError at a limit (sessions, the owner's quota, the memory budget) or
+   * while draining.
    */
   create(options: { endsWithStream: boolean; owner: string }): Session {
-    if (this.#draining) {
-      throw new SessionRefusedError('draining', 'Service Unavailable: sluice is shutting down')
-    }
-    if (this.#sessions.size >= this.limits.maxSessions) {
-      throw new SessionRefusedError(
-        'max_sessions',
-        `Service Unavailable: sluice holds its maximum of ${this.limits.maxSessions} sessions; retry later`,
-      )
-    }
+    this.#checkRoomFor(options.owner)
     let id = newSessionId()
     while (this.#sessions.has(id)) id = newSessionId()
-    const session = new Session({ id, limits: this.limits, events: this.#events, ...options })
+    const session = new Session({
+      id,
+      limits: this.limits,
+      events: this.#events,
+      budget: this.budget,
+      ...options,
+    })
     this.#sessions.set(id, session)
+    this.#perOwner.set(options.owner, (this.#perOwner.get(options.owner) ?? 0) + 1)
     this.metrics.sessionsOpened.inc()
     this.logger.debug('session_opened', { session: id })
     return session
@@ -104,13 +144,90 @@ export class SessionRegistry {
   /** Closes every session (shutdown). */
   closeAll(reason: CloseReason): void {
     for (const session of [...this.#sessions.values()]) session.close(reason)
+    this.#reclaimer.stop()
+  }
+
+  /**
+   * Admits `count` new requests of existing sessions, or refuses them all while the server
+   * drains or holds its whole buffer budget.
+   * @throws SessionRefusedError (counted in `sluice_limit_refusals_total`).
+   */
+  admitRequests(count: number): void {
+    if (this.#draining) {
+      throw this.#refuse(
+        'draining',
+        'Service Unavailable: sluice is shutting down; no new requests',
+        count,
+      )
+    }
+    if (this.budget.exhausted) {
+      throw this.#refuse(
+        'memory_budget',
+        'Service Unavailable: sluice holds its whole buffer budget; retry later',
+        count,
+      )
+    }
+  }
+
+  #refuse(reason: RefusalReason, message: string, count = 1): SessionRefusedError {
+    this.metrics.limitRefusals.inc({ limit: reason }, count)
+    return new SessionRefusedError(reason, message)
+  }
+
+  /** @throws SessionRefusedError naming the limit that leaves no room for a new session. */
+  #checkRoomFor(owner: string): void {
+    if (this.#draining) {
+      throw this.#refuse('draining', 'Service Unavailable: sluice is shutting down')
+    }
+    const { maxSessions, maxSessionsPerOwner, maxBufferedBytes } = this.limits
+    if (this.#sessions.size >= maxSessions) {
+      throw this.#refuse(
+        'max_sessions',
+        `Service Unavailable: sluice holds its maximum of ${maxSessions} sessions; retry later`,
+      )
+    }
+    if (maxSessionsPerOwner > 0 && (this.#perOwner.get(owner) ?? 0) >= maxSessionsPerOwner) {
+      throw this.#refuse(
+        'sessions_per_token',
+        `Too Many Requests: this credential holds its quota of ${maxSessionsPerOwner} sessions; end one (DELETE) or retry later`,
+      )
+    }
+    if (this.budget.exhausted) {
+      throw this.#refuse(
+        'memory_budget',
+        `Service Unavailable: sluice holds its buffer budget of ${maxBufferedBytes} bytes; retry later`,
+      )
+    }
+  }
+
+  /** Over the buffer budget: the session that holds the most is evicted, predictably. */
+  #evictLargest(): void {
+    let largest: Session | undefined
+    for (const session of this.#sessions.values()) {
+      if (!largest || session.heldBytes > largest.heldBytes) largest = session
+    }
+    if (largest) {
+      this.logger.warn('memory_budget_exceeded', {
+        usedBytes: this.budget.usedBytes,
+        maxBytes: this.budget.maxBytes,
+        evicted: largest.sessionId,
+        heldBytes: largest.heldBytes,
+      })
+      largest.close('memory_budget')
+    }
   }
 
   #forget(session: Session, reason: CloseReason): void {
     this.#sessions.delete(session.sessionId)
+    const owned = (this.#perOwner.get(session.owner) ?? 1) - 1
+    if (owned > 0) this.#perOwner.set(session.owner, owned)
+    else this.#perOwner.delete(session.owner)
     this.metrics.sessionsClosed.inc({ reason })
     // Evictions tell an operator something about a client; the rest is routine.
-    const level = reason === 'send_deadline' || reason === 'queue_full' ? 'warn' : 'debug'
+    const level =
+      reason === 'send_deadline' || reason === 'queue_full' || reason === 'memory_budget'
+        ? 'warn'
+        : 'debug'
     this.logger[level]('session_closed', { session: session.sessionId, reason })
   }
 }

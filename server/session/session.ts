@@ -2,19 +2,24 @@ import type { CloseReason } from '../observability/server-metrics.ts'
 import type { JsonRpcMessage, RequestId } from '../protocol/jsonrpc.ts'
 import type { McpPeer, PeerState } from '../protocol/peer.ts'
 import { PendingCalls } from '../protocol/pending-calls.ts'
-import type { KEEPALIVE } from './event-stream.ts'
+import type { BufferBudget } from './buffer-budget.ts'
+import type { KEEPALIVE, StreamLedger } from './event-stream.ts'
 import { EventStream, type StreamEvent } from './event-stream.ts'
 import { StreamPacer } from './stream-pacer.ts'
 
 export interface SessionLimits {
+  /** Unsent messages one stream may hold. */
   maxQueueMessages: number
+  /** Unsent bytes the whole session (all its streams) may hold. */
   maxQueueBytes: number
   keepaliveMs: number
   sendDeadlineMs: number
   idleTtlMs: number
   /** Sent events each stream keeps for `Last-Event-ID` replay (Streamable HTTP). */
   replayEvents: number
-  /** Finished response streams kept for replay; the oldest are released past this. */
+  /** Bytes of sent events the whole session keeps for replay; the oldest are forgotten past this. */
+  replayBytes: number
+  /** Response streams left unfinished by their reader, kept for replay; the oldest are released. */
   retainedStreams: number
 }
 
@@ -24,6 +29,10 @@ export interface SessionEvents {
   streamClosed(session: Session): void
   sent(session: Session, kind: 'message' | 'keepalive'): void
   dropped(session: Session, count: number): void
+  /** One stream (not the session) was evicted: its reader stopped taking frames. */
+  streamEvicted(session: Session): void
+  /** The server-wide buffer budget is exceeded after this session queued a message. */
+  overBudget(session: Session): void
   closed(session: Session, reason: CloseReason): void
 }
 
@@ -35,6 +44,8 @@ export interface SessionOptions {
   endsWithStream: boolean
   /** The auth identity that created the session; only it may use the session. */
   owner: string
+  /** The server-wide budget every byte the session holds is charged to. */
+  budget: BufferBudget
 }
 
 /** Stream 0 carries what is not a response to a request on its own stream. */
@@ -45,7 +56,7 @@ export const STANDALONE_STREAM = 0
  * their keepalive and deadline timers, the idle-TTL timer and pending tool calls. `close`
  * releases all of them exactly once, whichever path ends the session.
  */
-export class Session implements McpPeer {
+export class Session implements McpPeer, StreamLedger {
   readonly sessionId: string
   readonly owner: string
   readonly createdAt = Date.now()
@@ -62,6 +73,9 @@ export class Session implements McpPeer {
   readonly #routes = new Map<RequestId, EventStream>()
   readonly #routeCounts = new Map<EventStream, number>()
   readonly #closed = new AbortController()
+  /** Bytes held over all streams: unsent plus kept for replay. */
+  #heldBytes = 0
+  #unsentBytes = 0
   #nextStream = STANDALONE_STREAM + 1
   #closeReason: CloseReason | undefined
   #idleTimer: Timer | undefined
@@ -95,28 +109,63 @@ export class Session implements McpPeer {
     return this.#pacers.has(stream)
   }
 
-  /** Messages not yet handed to any reader. */
-  get queuedMessages(): number {
+  /** Bytes this session holds now (unsent and kept for replay), charged to the server budget. */
+  get heldBytes(): number {
+    return this.#heldBytes
+  }
+
+  /** Messages not yet handed to a reader, on any stream. */
+  get unsentMessages(): number {
     let total = 0
     for (const s of this.#streams.values()) total += s.unsent
     return total
   }
 
+  /** Messages waiting for a reader that is attached (what a graceful drain waits for). */
+  get deliverableMessages(): number {
+    let total = 0
+    for (const s of this.#pacers.keys()) total += s.unsent
+    return total
+  }
+
+  /** StreamLedger: every byte any of the session's streams holds is counted here, once. */
+  adjust(heldDelta: number, unsentDelta: number): void {
+    this.#heldBytes += heldDelta
+    this.#unsentBytes += unsentDelta
+    this.options.budget.adjust(heldDelta)
+    // Sending moves bytes into replay windows: keep the session's replay within its bound.
+    if (unsentDelta < 0) {
+      const excess = this.#heldBytes - this.#unsentBytes - this.options.limits.replayBytes
+      if (excess > 0) this.#forgetReplay(excess)
+    }
+  }
+
   /**
    * Queues a message for the client: a response to a routed request on that request's stream,
-   * anything else on the standalone stream. A full stream closes the session (`queue_full`).
+   * anything else on the standalone stream. A full queue closes the session (`queue_full`).
    */
   send(message: JsonRpcMessage, relatedTo?: RequestId): boolean {
     const id = responseId(message)
     const routeId = id ?? relatedTo
     const route = routeId === undefined ? undefined : this.#routes.get(routeId)
     const stream = route ?? this.standalone
-    const outcome = stream.push(JSON.stringify(message))
+    const json = JSON.stringify(message)
+    const overBound = this.#unsentBytes + json.length > this.options.limits.maxQueueBytes
+    const outcome = overBound && !stream.closed && !stream.ended ? 'full' : stream.push(json)
     if (route && id !== undefined) this.#settleRoute(id, route)
-    if (outcome === 'queued') return true
+    if (outcome === 'queued') {
+      if (this.options.budget.exceeded) this.options.events.overBudget(this)
+      return true
+    }
     this.options.events.dropped(this, 1)
     if (outcome === 'full') this.close('queue_full')
     return false
+  }
+
+  /** The request ended without a response (it was cancelled): its stream no longer waits for it. */
+  endWithoutResponse(id: RequestId): void {
+    const route = this.#routes.get(id)
+    if (route) this.#settleRoute(id, route)
   }
 
   /** Whether a request with this id is still waiting for its response on a stream of its own. */
@@ -124,9 +173,12 @@ export class Session implements McpPeer {
     return this.#routes.has(id)
   }
 
-  /** A new stream for the responses to `requestIds`; it ends once they are all answered. */
-  openResponseStream(requestIds: readonly RequestId[]): EventStream {
-    const stream = this.#newStream(this.#nextStream++)
+  /**
+   * A new stream for the responses to `requestIds`; it ends once they are all answered. A stream
+   * answered as one JSON body is not `resumable`: no reconnect may take its events.
+   */
+  openResponseStream(requestIds: readonly RequestId[], resumable = true): EventStream {
+    const stream = this.#newStream(this.#nextStream++, resumable)
     for (const id of requestIds) this.#routes.set(id, stream)
     this.#routeCounts.set(stream, requestIds.length)
     if (requestIds.length === 0) stream.end()
@@ -149,8 +201,13 @@ export class Session implements McpPeer {
     if (this.#pacers.size === 0 && !this.isClosed) this.#armIdleTimer()
   }
 
-  /** Attaches a reader to `stream`; false when one is attached already or the session is closed. */
-  attach(stream: EventStream = this.standalone): boolean {
+  /**
+   * Attaches a reader to `stream`; false when one is attached already or the session is closed.
+   * A reader that leaves a frame untaken past the send deadline is evicted: a session that lives
+   * with its standalone stream closes (`send_deadline`); a response stream is dropped alone, and
+   * `onEvicted` lets the HTTP layer cut its connection.
+   */
+  attach(stream: EventStream = this.standalone, onEvicted?: () => void): boolean {
     if (this.#pacers.has(stream) || this.isClosed || stream.closed) return false
     clearTimeout(this.#idleTimer)
     this.#idleTimer = undefined
@@ -161,7 +218,7 @@ export class Session implements McpPeer {
         keepaliveMs,
         sendDeadlineMs,
         onQuiet: () => stream.offerKeepalive(),
-        onDeadline: () => this.close('send_deadline'),
+        onDeadline: () => this.#evict(stream, onEvicted),
       }),
     )
     this.options.events.streamOpened(this)
@@ -201,9 +258,21 @@ export class Session implements McpPeer {
     // A generator parked on this stream must not wait for the next event to notice.
     stream.release()
     this.options.events.streamClosed(this)
-    if (stream !== this.standalone) this.#releaseOldStreams()
+    if (stream !== this.standalone) {
+      // Fully handed over: nobody will need its replay, so it is released now.
+      if (stream.finished) this.releaseStream(stream)
+      else this.#releaseOldStreams()
+    }
     if (this.options.endsWithStream && stream === this.standalone) this.close('client_abort')
     else if (!this.isClosed && this.#pacers.size === 0) this.#armIdleTimer()
+  }
+
+  /** Drops a response stream and whatever it still holds (answered, or evicted). */
+  releaseStream(stream: EventStream): void {
+    if (stream === this.standalone || this.#streams.get(stream.number) !== stream) return
+    const dropped = stream.close()
+    if (dropped > 0) this.options.events.dropped(this, dropped)
+    this.#streams.delete(stream.number)
   }
 
   /** Closes the session once: drops its streams, stops its timers, cancels its calls. */
@@ -228,16 +297,43 @@ export class Session implements McpPeer {
     this.options.events.closed(this, reason)
   }
 
-  #newStream(number: number): EventStream {
+  #newStream(number: number, resumable = true): EventStream {
     const { maxQueueMessages, maxQueueBytes, replayEvents } = this.options.limits
-    const stream = new EventStream(number, {
-      maxMessages: maxQueueMessages,
-      maxBytes: maxQueueBytes,
-      // A legacy stream cannot be resumed: it keeps nothing once sent.
-      replayEvents: this.options.endsWithStream ? 0 : replayEvents,
-    })
+    // A legacy stream, or a reply sent as one JSON body, cannot be resumed: it keeps nothing.
+    const keeps = resumable && !this.options.endsWithStream
+    const stream = new EventStream(
+      number,
+      {
+        maxMessages: maxQueueMessages,
+        maxBytes: maxQueueBytes,
+        replayEvents: keeps ? replayEvents : 0,
+      },
+      this,
+      keeps,
+    )
     this.#streams.set(number, stream)
     return stream
+  }
+
+  /** A reader left a frame untaken past the send deadline. */
+  #evict(stream: EventStream, onEvicted: (() => void) | undefined): void {
+    if (this.options.endsWithStream || stream === this.standalone) {
+      this.close('send_deadline')
+      return
+    }
+    this.options.events.streamEvicted(this)
+    this.detach(stream)
+    this.releaseStream(stream)
+    onEvicted?.()
+  }
+
+  /** Forgets the oldest replay events, oldest streams first, until `bytes` are freed. */
+  #forgetReplay(bytes: number): void {
+    let left = bytes
+    for (const stream of this.#streams.values()) {
+      if (left <= 0) return
+      left -= stream.forgetReplay(left)
+    }
   }
 
   #settleRoute(id: RequestId, stream: EventStream): void {

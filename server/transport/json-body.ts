@@ -1,5 +1,10 @@
 import { type JsonRpcMessage, parseJson, toJsonRpcMessage } from '../protocol/jsonrpc.ts'
-import { TRANSPORT_ERROR_CODE, TransportError, toTransportError } from './transport-error.ts'
+import {
+  ClientGoneError,
+  TRANSPORT_ERROR_CODE,
+  TransportError,
+  toTransportError,
+} from './transport-error.ts'
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i
 
@@ -17,8 +22,20 @@ export async function readJsonRpcBody(request: Request, maxBytes: number): Promi
   }
 }
 
-/** Checks the content type and size limit, then reads the body as text. */
+/**
+ * Checks the content type and size limit, then reads the body as text.
+ * @throws ClientGoneError when the client leaves (or resets) mid-upload.
+ */
 export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
+  try {
+    return await readCheckedBody(request, maxBytes)
+  } catch (err) {
+    if (err instanceof TransportError || !request.signal.aborted) throw err
+    throw new ClientGoneError('request_body')
+  }
+}
+
+async function readCheckedBody(request: Request, maxBytes: number): Promise<string> {
   const type = request.headers.get('content-type') ?? ''
   if (!JSON_TYPE.test(type)) {
     throw new TransportError(

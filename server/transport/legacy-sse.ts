@@ -10,8 +10,10 @@ import { streamSession } from './session-stream.ts'
 import { encodeMessageFrame, encodeSseEvent, frameLogger } from './sse-frame.ts'
 import {
   badRequest,
-  serviceUnavailable,
+  ClientGoneError,
+  clientGoneResponse,
   sessionNotFound,
+  sessionRefused,
   toTransportError,
   transportErrorResponse,
 } from './transport-error.ts'
@@ -61,9 +63,9 @@ export class LegacySseTransport {
       session = this.options.registry.create({ endsWithStream: true, owner })
     } catch (err) {
       if (!(err instanceof SessionRefusedError)) throw err
-      this.options.metrics.limitRefusals.inc({ limit: err.reason })
-      this.options.metrics.httpRejections.inc({ status: '503' })
-      return transportErrorResponse(serviceUnavailable(err.message))
+      const refusal = sessionRefused(err)
+      this.options.metrics.httpRejections.inc({ status: String(refusal.status) })
+      return transportErrorResponse(refusal)
     }
     session.attach()
     const endpoint = `${opts.postPath}?${opts.sessionParam}=${session.id}`
@@ -98,16 +100,17 @@ export class LegacySseTransport {
       if (!session) throw sessionNotFound(id)
       const message = await readJsonRpcBody(request, this.options.maxBodyBytes)
       if (session.isClosed) throw sessionNotFound(id)
-      if (this.options.registry.draining && isRequest(message)) {
-        this.options.metrics.limitRefusals.inc({ limit: 'draining' })
-        throw serviceUnavailable('Service Unavailable: sluice is shutting down; no new requests')
-      }
+      if (isRequest(message)) this.options.registry.admitRequests(1)
       if (this.options.logger.enabled('debug'))
         this.options.logger.debug('message_in', { session: id, message })
       session.touch()
       this.options.dispatcher.dispatch(message, session, opts)
       return new Response('Accepted', { status: 202 })
     } catch (err) {
+      if (err instanceof ClientGoneError) {
+        this.options.metrics.clientAborts.inc({ phase: err.phase })
+        return clientGoneResponse()
+      }
       const error = toTransportError(err)
       this.options.metrics.httpRejections.inc({ status: String(error.status) })
       if (error.status === 413) this.options.metrics.limitRefusals.inc({ limit: 'body_bytes' })

@@ -1,4 +1,4 @@
-import { TRANSPORT_ERROR_CODE, TransportError } from './transport-error.ts'
+import { badRequest, TRANSPORT_ERROR_CODE, TransportError } from './transport-error.ts'
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]']
 const LOOPBACK_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/i
@@ -8,16 +8,20 @@ export interface OriginGuardOptions {
   port: () => number
   /** Whether the server is bound to a loopback address (then Host is checked too). */
   loopback: boolean
-  /** Extra allowed Origin values (exact) beyond localhost origins; `*` allows any. */
+  /**
+   * Extra allowed Origin values (exact) beyond localhost origins; `*` allows any. The origins
+   * allowed for CORS belong here too: one policy decides which pages may call the server.
+   */
   allowedOrigins: readonly string[]
   /** Extra allowed Host values (host:port) beyond the server's own loopback names. */
   allowedHosts: readonly string[]
 }
 
 /**
- * DNS-rebinding protection for Streamable HTTP, as the MCP transport spec asks: a request whose
+ * DNS-rebinding protection for every route, as the MCP transport spec asks: a request whose
  * `Origin` is not allowed, or (bound to loopback) whose `Host` is not this server, gets 403 and
- * creates nothing. Default: localhost origins and the server's own host:port only.
+ * creates nothing. Default: localhost origins and the server's own host:port only. Allowing any
+ * origin (`*`) never lifts the Host check: a rebound name is refused by its Host.
  */
 export class OriginGuard {
   readonly #origins: ReadonlySet<string>
@@ -36,8 +40,13 @@ export class OriginGuard {
     return LOOPBACK_NAMES.some((name) => host === `${name}:${port}`)
   }
 
-  /** @throws TransportError 403 when the request may come from a rebound or foreign page. */
+  /**
+   * @throws TransportError 400 without a Host, 403 when the request may come from a rebound or
+   * foreign page.
+   */
   check(request: Request): void {
+    const hostHeader = request.headers.get('host')
+    if (!hostHeader) throw badRequest('a Host header is required')
     const origin = request.headers.get('origin')
     if (origin !== null && !this.#anyOrigin) {
       const o = origin.toLowerCase()
@@ -50,12 +59,12 @@ export class OriginGuard {
       }
     }
     if (this.options.loopback) {
-      const host = (request.headers.get('host') ?? '').toLowerCase()
+      const host = hostHeader.toLowerCase()
       if (!this.#hostAllowed(host)) {
         throw new TransportError(
           403,
           TRANSPORT_ERROR_CODE,
-          `Forbidden: host ${host || '(none)'} is not allowed`,
+          `Forbidden: host ${host} is not allowed`,
         )
       }
     }

@@ -1,27 +1,27 @@
 import type { Logger } from '../observability/log.ts'
 import type { ServerMetrics } from '../observability/server-metrics.ts'
 import type { Dispatcher } from '../protocol/dispatcher.ts'
-import { invalidRequest } from '../protocol/errors.ts'
+import { invalidRequest, ProtocolError } from '../protocol/errors.ts'
 import {
   isRequest,
   type JsonRpcMessage,
   type JsonRpcRequest,
   parseJson,
+  type RequestId,
   toJsonRpcMessage,
 } from '../protocol/jsonrpc.ts'
 import { isSupportedVersion } from '../protocol/versions.ts'
-import { SessionRefusedError } from '../session/errors.ts'
 import type { EventStream } from '../session/event-stream.ts'
 import type { SessionRegistry } from '../session/registry.ts'
 import type { Session } from '../session/session.ts'
 import { isWellFormedSessionId } from '../session/session-id.ts'
 import { readBodyText } from './json-body.ts'
-import type { OriginGuard } from './origin-guard.ts'
 import { streamSession } from './session-stream.ts'
 import { encodeSseEvent, frameLogger } from './sse-frame.ts'
 import {
   badRequest,
-  serviceUnavailable,
+  ClientGoneError,
+  clientGoneResponse,
   sessionNotFound,
   TRANSPORT_ERROR_CODE,
   TransportError,
@@ -34,12 +34,23 @@ export interface StreamableHttpOptions {
   dispatcher: Dispatcher
   metrics: ServerMetrics
   logger: Logger
-  guard: OriginGuard
   maxBodyBytes: number
+  /** Requests one batch may carry: their responses must fit one stream's queue. */
+  maxBatchRequests: number
+  /** How long a reply may wait for its reader to take it, in ms. */
+  sendDeadlineMs: number
   /** Answer with application/json when the client accepts both JSON and SSE. */
   preferJson: boolean
   /** The `retry:` the priming event suggests, in ms. */
   retryMs: number
+}
+
+/** What the transport may ask of the connection a request came on (the HTTP layer's). */
+export interface ConnectionControl {
+  /** Cut the connection soon: its stream was evicted and its reader may be stalled. */
+  drop(): void
+  /** Close the connection once it has taken nothing for this long (a reply nobody reads). */
+  closeWhenIdle(seconds: number): void
 }
 
 /** An SSE answer: the HTTP layer sets the headers and streams the body. */
@@ -63,60 +74,51 @@ export class StreamableHttpTransport {
   async post(
     request: Request,
     owner: string,
-    onServerClose: () => void,
+    connection: ConnectionControl,
   ): Promise<Response | SseReply> {
     try {
-      this.options.guard.check(request)
       const accepts = acceptOf(request)
       if (!accepts.json && !accepts.sse)
         throw notAcceptable('application/json or text/event-stream')
-      const messages = await this.#readMessages(request)
+      const { messages, batch } = await this.#readMessages(request)
       const first = messages[0]
-      const initialize =
-        messages.length === 1 && first && isRequest(first) && first.method === 'initialize'
+      const initialize = !batch && first && isRequest(first) && first.method === 'initialize'
+      // A bad initialize is answered before a session exists, so it holds no slot.
+      if (initialize) this.#checkInitialize(first)
       const session = initialize
         ? this.#createSession(request, owner)
         : this.#findSession(request, owner)
-      if (messages.length > 1 && session.state.protocolVersion !== '2025-03-26') {
+      if (batch && session.state.protocolVersion !== '2025-03-26') {
         throw TransportError.fromProtocol(
           invalidRequest('JSON-RPC batches are accepted only from 2025-03-26 clients'),
         )
       }
       const requests = messages.filter(isRequest)
-      if (requests.length > 0 && this.options.registry.draining) {
-        this.options.metrics.limitRefusals.inc({ limit: 'draining' })
-        throw serviceUnavailable('Service Unavailable: sluice is shutting down; no new requests')
-      }
+      this.#checkRequestIds(session, requests)
+      if (requests.length > 0) this.options.registry.admitRequests(requests.length)
       session.touch()
       this.#logIn(session, messages)
       if (requests.length === 0) {
         for (const m of messages) this.options.dispatcher.dispatch(m, session)
         return new Response(null, { status: 202 })
       }
-      const busy = requests.find((r) => session.isRouted(r.id))
-      if (busy) {
-        throw TransportError.fromProtocol(
-          invalidRequest(
-            `request id ${JSON.stringify(busy.id)} is already in flight in session ${session.id}`,
-          ),
-        )
-      }
-      const stream = session.openResponseStream(requests.map((r) => r.id))
-      for (const m of messages) this.options.dispatcher.dispatch(m, session)
       const headers: Record<string, string> = initialize ? { 'mcp-session-id': session.id } : {}
       const json = accepts.json && (this.options.preferJson || !accepts.sse)
-      if (json)
-        return await this.#jsonReply(session, stream, requests, messages.length > 1, headers)
-      return this.#sseReply(request, session, stream, headers, true, onServerClose)
+      const stream = session.openResponseStream(
+        requests.map((r) => r.id),
+        !json,
+      )
+      for (const m of messages) this.options.dispatcher.dispatch(m, session)
+      if (json) return await this.#jsonReply(request, session, stream, batch, headers, connection)
+      return this.#sseReply(request, session, stream, headers, true, connection)
     } catch (err) {
       return this.#reject(err)
     }
   }
 
   /** GET: the session's standalone stream, or with Last-Event-ID the resumption of a stream. */
-  get(request: Request, owner: string, onServerClose: () => void): Response | SseReply {
+  get(request: Request, owner: string, connection: ConnectionControl): Response | SseReply {
     try {
-      this.options.guard.check(request)
       if (!acceptOf(request).sse) throw notAcceptable('text/event-stream')
       const session = this.#findSession(request, owner)
       const lastEventId = request.headers.get('last-event-id')
@@ -128,11 +130,12 @@ export class StreamableHttpTransport {
             `Conflict: session ${session.id} already has a standalone stream`,
           )
         }
-        return this.#sseReply(request, session, session.standalone, {}, true, onServerClose)
+        return this.#sseReply(request, session, session.standalone, {}, true, connection)
       }
       const match = EVENT_ID.exec(lastEventId)
       const stream = match ? session.stream(Number(match[1])) : undefined
-      if (!match || !stream) {
+      // A reply being answered as one JSON body belongs to its POST: no one else may take it.
+      if (!match || !stream?.resumable) {
         throw new TransportError(
           404,
           TRANSPORT_ERROR_CODE,
@@ -148,7 +151,7 @@ export class StreamableHttpTransport {
       }
       if (!stream.rewind(Number(match[2])))
         throw badRequest(`Last-Event-ID ${lastEventId} is past the end of its stream`)
-      return this.#sseReply(request, session, stream, {}, false, onServerClose)
+      return this.#sseReply(request, session, stream, {}, false, connection)
     } catch (err) {
       return this.#reject(err)
     }
@@ -157,7 +160,6 @@ export class StreamableHttpTransport {
   /** DELETE: ends the session; its id then gets 404. */
   delete(request: Request, owner: string): Response {
     try {
-      this.options.guard.check(request)
       const session = this.#findSession(request, owner)
       session.close('client_delete')
       return new Response(null, { status: 200 })
@@ -166,24 +168,59 @@ export class StreamableHttpTransport {
     }
   }
 
-  async #readMessages(request: Request): Promise<JsonRpcMessage[]> {
+  async #readMessages(request: Request): Promise<{ messages: JsonRpcMessage[]; batch: boolean }> {
     const value = parseJson(await readBodyText(request, this.options.maxBodyBytes))
-    if (!Array.isArray(value)) return [toJsonRpcMessage(value)]
+    if (!Array.isArray(value)) return { messages: [toJsonRpcMessage(value)], batch: false }
     if (value.length === 0) throw TransportError.fromProtocol(invalidRequest('an empty batch'))
-    return value.map(toJsonRpcMessage)
+    return { messages: value.map(toJsonRpcMessage), batch: true }
+  }
+
+  #checkInitialize(request: JsonRpcRequest): void {
+    try {
+      this.options.dispatcher.checkInitialize(request)
+    } catch (err) {
+      if (err instanceof ProtocolError) throw TransportError.fromProtocol(err, request.id)
+      throw err
+    }
+  }
+
+  /**
+   * Refuses, before anything is queued, a request whose id repeats within the POST or is still
+   * in flight in the session: two answers with one id cannot be told apart, and a stream waiting
+   * for both would never end. The refusal carries no id, so it cannot settle the first request.
+   */
+  #checkRequestIds(session: Session, requests: readonly JsonRpcRequest[]): void {
+    if (requests.length > this.options.maxBatchRequests) {
+      this.options.metrics.limitRefusals.inc({ limit: 'batch_size' })
+      throw TransportError.fromProtocol(
+        invalidRequest(
+          `a batch of ${requests.length} requests exceeds this server's limit of ${this.options.maxBatchRequests}; send smaller batches`,
+        ),
+      )
+    }
+    const seen = new Set<RequestId>()
+    for (const { id } of requests) {
+      if (seen.has(id)) {
+        throw TransportError.fromProtocol(
+          invalidRequest(`request id ${JSON.stringify(id)} appears more than once in the batch`),
+        )
+      }
+      seen.add(id)
+      if (session.isRouted(id) || session.calls.has(id)) {
+        throw TransportError.fromProtocol(
+          invalidRequest(
+            `request id ${JSON.stringify(id)} is already in flight in session ${session.id}`,
+          ),
+        )
+      }
+    }
   }
 
   #createSession(request: Request, owner: string): Session {
     if (request.headers.has('mcp-session-id')) {
       throw badRequest('initialize must not carry Mcp-Session-Id; it creates the session')
     }
-    try {
-      return this.options.registry.create({ endsWithStream: false, owner })
-    } catch (err) {
-      if (!(err instanceof SessionRefusedError)) throw err
-      this.options.metrics.limitRefusals.inc({ limit: err.reason })
-      throw serviceUnavailable(err.message)
-    }
+    return this.options.registry.create({ endsWithStream: false, owner })
   }
 
   #findSession(request: Request, owner: string): Session {
@@ -199,21 +236,36 @@ export class StreamableHttpTransport {
     return session
   }
 
-  /** Waits for every response on the stream (the call runs on even if the client leaves). */
+  /**
+   * Waits for every response on the stream (the call runs on even if the client leaves) and
+   * answers them as one body: responses only, as JSON cannot carry the notifications. A reply
+   * nobody takes is cut at the send deadline like a stalled stream, and counted.
+   */
   async #jsonReply(
+    request: Request,
     session: Session,
     stream: EventStream,
-    requests: JsonRpcRequest[],
     batch: boolean,
     headers: Record<string, string>,
+    connection: ConnectionControl,
   ): Promise<Response> {
     const answers: unknown[] = []
     for (;;) {
       const next = session.take(stream) ?? (await session.wait(stream))
       if (next === null) break
-      if (typeof next === 'object') answers.push(JSON.parse(next.json))
+      if (typeof next !== 'object') continue
+      const message = JSON.parse(next.json) as Record<string, unknown>
+      if (!('method' in message)) answers.push(message)
     }
-    if (answers.length < requests.length) throw sessionNotFound(session.id)
+    const closed = session.isClosed
+    session.releaseStream(stream)
+    if (closed) throw sessionNotFound(session.id)
+    // Every request was cancelled: the client asked for no answer.
+    if (answers.length === 0) return new Response(null, { status: 202, headers })
+    connection.closeWhenIdle(Math.ceil(this.options.sendDeadlineMs / 1000))
+    request.signal.addEventListener('abort', () => this.options.metrics.repliesAbandoned.inc(), {
+      once: true,
+    })
     return Response.json(batch ? answers : answers[0], { headers })
   }
 
@@ -223,14 +275,15 @@ export class StreamableHttpTransport {
     stream: EventStream,
     headers: Record<string, string>,
     fresh: boolean,
-    onServerClose: () => void,
+    connection: ConnectionControl,
   ): SseReply {
-    session.attach(stream)
+    session.attach(stream, connection.drop)
     // Leaving a stream is not a cancellation: the reader detaches and its events wait for replay.
     const onAbort = () => session.detach(stream)
     if (request.signal.aborted) onAbort()
     else request.signal.addEventListener('abort', onAbort, { once: true })
     // The server ending the session (deadline, shutdown) drops a connection that may be stalled.
+    const onServerClose = connection.drop
     session.signal.addEventListener('abort', onServerClose, { once: true })
     const priming =
       fresh && (session.state.protocolVersion ?? '') >= '2025-11-25'
@@ -260,6 +313,10 @@ export class StreamableHttpTransport {
   }
 
   #reject(err: unknown): Response {
+    if (err instanceof ClientGoneError) {
+      this.options.metrics.clientAborts.inc({ phase: err.phase })
+      return clientGoneResponse()
+    }
     const error = toTransportError(err)
     this.options.metrics.httpRejections.inc({ status: String(error.status) })
     if (error.status === 413) this.options.metrics.limitRefusals.inc({ limit: 'body_bytes' })
