@@ -60,6 +60,11 @@ export class SessionRegistry {
     }
   }
 
+  /** Buffers outside the budget (a reply body the HTTP layer dropped) were freed. */
+  freed(bytes: number): void {
+    this.#reclaimer.freed(bytes)
+  }
+
   /** Whether the buffer budget is used up: new sessions and requests must wait. */
   get overBudget(): boolean {
     return this.budget.exhausted

@@ -14,6 +14,13 @@ export interface StreamSessionOptions {
 }
 
 /**
+ * Largest piece a frame is handed to the HTTP layer in. Bun takes what it is given whole, so a
+ * large frame handed over at once would sit in its write buffer outside every bound; in pieces,
+ * a reader that stops reading stalls the generator, and the send deadline sees it.
+ */
+export const FRAME_SLICE_BYTES = 64 * 1024
+
+/**
  * The SSE body of one stream of a session (attached by the caller). Yields `firstFrames` before
  * any await, then the stream's events and keepalives until the stream ends or the session closes.
  *
@@ -39,9 +46,15 @@ export async function* streamSession(
       if (next === null) return
       const keepalive = next === KEEPALIVE
       const frame = keepalive ? KEEPALIVE_FRAME : encode(next)
-      session.frameHandedOver(stream, keepalive ? 'keepalive' : 'message')
       onFrame?.(frame)
-      yield frame
+      for (let at = FRAME_SLICE_BYTES; at < frame.byteLength; at += FRAME_SLICE_BYTES) {
+        session.frameHandedOver(stream, 'control')
+        yield frame.subarray(at - FRAME_SLICE_BYTES, at)
+        session.frameTaken(stream)
+      }
+      const last = Math.floor((frame.byteLength - 1) / FRAME_SLICE_BYTES) * FRAME_SLICE_BYTES
+      session.frameHandedOver(stream, keepalive ? 'keepalive' : 'message')
+      yield last === 0 ? frame : frame.subarray(last)
       session.frameTaken(stream)
     }
   } finally {

@@ -263,10 +263,13 @@ export class StreamableHttpTransport {
     // Every request was cancelled: the client asked for no answer.
     if (answers.length === 0) return new Response(null, { status: 202, headers })
     connection.closeWhenIdle(Math.ceil(this.options.sendDeadlineMs / 1000))
-    request.signal.addEventListener('abort', () => this.options.metrics.repliesAbandoned.inc(), {
-      once: true,
-    })
-    return Response.json(batch ? answers : answers[0], { headers })
+    const body = JSON.stringify(batch ? answers : answers[0])
+    const onAbandoned = () => {
+      this.options.metrics.repliesAbandoned.inc()
+      this.options.registry.freed(body.length)
+    }
+    request.signal.addEventListener('abort', onAbandoned, { once: true })
+    return new Response(body, { headers: { ...headers, 'content-type': 'application/json' } })
   }
 
   #sseReply(
