@@ -23,6 +23,8 @@ export interface SluiceOptions {
   logger?: Logger
   /** Register echo, add and sleep (default true). */
   builtinTools?: boolean
+  /** What `initialize` answers as `serverInfo` and /health shows (default sluice's own). */
+  serverInfo?: { name: string; version: string }
 }
 
 /**
@@ -36,6 +38,9 @@ export class SluiceServer {
   readonly logger: Logger
   readonly #app: ReturnType<typeof createHttpApp>
   readonly #startedAt = performance.now()
+  /** The Bun server of each request that came through `fetch()`, for its socket timeouts. */
+  readonly #mountedOn = new WeakMap<Request, Bun.Server<unknown>>()
+  #mountedPort: number | undefined
   #url: URL | undefined
   #stopped = false
 
@@ -76,11 +81,12 @@ export class SluiceServer {
       'Unsent and replay bytes all sessions hold, charged to --max-buffered-bytes.',
       () => this.sessions.budget.usedBytes,
     )
+    const serverInfo = options.serverInfo ?? { name: SERVER_NAME, version: SERVER_VERSION }
     if (options.builtinTools !== false) registerBuiltinTools(this.tools)
     if (config.profile === 'conformance') registerConformanceTools(this.tools)
     const dispatcher = new Dispatcher({
       tools: this.tools,
-      serverInfo: { name: SERVER_NAME, version: SERVER_VERSION },
+      serverInfo,
       toolCalls: this.metrics.toolCalls,
       limitRefusals: this.metrics.limitRefusals,
       maxCallsPerSession: config.maxCallsPerSession,
@@ -108,7 +114,7 @@ export class SluiceServer {
       legacy,
       streamable,
       guard: new OriginGuard({
-        port: () => this.#app.server?.port ?? config.port,
+        port: () => listenerOf(this.#app)?.port ?? this.#mountedPort ?? config.port,
         loopback: isLoopbackHost(config.host),
         // One policy: an origin allowed for CORS may also pass the rebinding guard.
         allowedOrigins: [...config.allowedOrigins, ...config.corsOrigins],
@@ -116,10 +122,11 @@ export class SluiceServer {
       }),
       auth: new BearerAuth(config.authTokens),
       cors: new CorsPolicy(config.corsOrigins),
+      serverOf: (request) => this.#mountedOn.get(request),
       health: () => ({
         status: 'ok',
-        name: SERVER_NAME,
-        version: SERVER_VERSION,
+        name: serverInfo.name,
+        version: serverInfo.version,
         uptimeSeconds: Math.round((performance.now() - this.#startedAt) / 1000),
         sessionsOpen: this.sessions.size,
       }),
@@ -135,6 +142,23 @@ export class SluiceServer {
   ): this {
     this.tools.tool(name, definition, handler)
     return this
+  }
+
+  /**
+   * Answers one HTTP request, for mounting sluice in your own `Bun.serve({ fetch })`. Pass Bun's
+   * server too, so that SSE streams are exempt from its idle timeout.
+   */
+  fetch(request: Request, server?: Bun.Server<unknown>): Promise<Response> {
+    if (server) {
+      this.#mountedOn.set(request, server)
+      this.#mountedPort = server.port
+    }
+    return this.#app.handle(request)
+  }
+
+  /** The routes as an Elysia instance, for `new Elysia().use(...)`; sessions and metrics are this server's. */
+  get elysia(): ReturnType<typeof createHttpApp> {
+    return this.#app
   }
 
   /** The base URL once listening. */
@@ -204,8 +228,19 @@ export class SluiceServer {
   async #stopListener(): Promise<void> {
     if (this.#stopped) return
     this.#stopped = true
+    // Mounted in someone else's server (fetch or plugin): that listener is theirs to stop.
+    if (!this.#url) return
     await this.#app.stop(true)
   }
+}
+
+/**
+ * The Bun server the app's requests arrive on: its own once it listens, the parent app's once it is
+ * mounted with `use()` (Elysia points a plugin's `getServer` at its parent; the typings keep the
+ * method private).
+ */
+function listenerOf(app: ReturnType<typeof createHttpApp>): Bun.Server<unknown> | null {
+  return (app as unknown as { getServer(): Bun.Server<unknown> | null }).getServer()
 }
 
 /** The reconnection delay a priming event suggests to Streamable HTTP clients. */

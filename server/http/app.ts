@@ -26,6 +26,8 @@ export interface HttpRoutes {
   cors: CorsPolicy
   health: () => Record<string, unknown>
   metrics: () => string
+  /** Bun's server for a request that reached the app through `handle()`, not its own listener. */
+  serverOf?: (request: Request) => Bun.Server<unknown> | undefined
 }
 
 /** Seconds Bun waits on an evicted stream's silent socket before it drops it. */
@@ -49,9 +51,10 @@ export function createHttpApp(routes: HttpRoutes) {
     // The beforeHandle hook has already answered 401 for anything but a string.
     return typeof who === 'string' ? who : ''
   }
-  const connectionOf = ({ request, server }: RouteContext): ConnectionControl => ({
-    drop: () => server?.timeout(request, EVICTED_SOCKET_TIMEOUT_S),
-    closeWhenIdle: (seconds) => server?.timeout(request, seconds),
+  const serverOf = ({ request, server }: RouteContext) => server ?? routes.serverOf?.(request)
+  const connectionOf = (ctx: RouteContext): ConnectionControl => ({
+    drop: () => serverOf(ctx)?.timeout(ctx.request, EVICTED_SOCKET_TIMEOUT_S),
+    closeWhenIdle: (seconds) => serverOf(ctx)?.timeout(ctx.request, seconds),
   })
 
   /** Turns a transport's stream into the SSE response (a Response passes through). */
@@ -59,7 +62,7 @@ export function createHttpApp(routes: HttpRoutes) {
     if (reply instanceof Response) return reply
     // Bun closes a connection idle for `idleTimeout` (10 s by default); a quiet SSE stream is
     // kept alive by our own keepalives and send deadline instead.
-    ctx.server?.timeout(ctx.request, 0)
+    serverOf(ctx)?.timeout(ctx.request, 0)
     Object.assign(ctx.set.headers, SSE_HEADERS)
     if ('body' in reply) {
       Object.assign(ctx.set.headers, reply.headers)
