@@ -35,8 +35,13 @@ const EVICTED_SOCKET_TIMEOUT_S = 1
 
 type LegacyStream = Omit<OpenStreamOptions, 'onServerClose'>
 const SSE_ROUTE: LegacyStream = { postPath: '/message', sessionParam: 'sessionId', greet: false }
-// The seed server's flow: /notifications opens a legacy session, POST /mcp?session_id=... feeds it.
-const SEED_ROUTE: LegacyStream = { postPath: '/mcp', sessionParam: 'session_id', greet: true }
+// The direct tool-call flow: /notifications opens a legacy session that greets its client, and
+// POST /mcp?session_id=... feeds it; there a method naming a tool calls it, without initialize.
+const DIRECT_CALL_ROUTE: LegacyStream = {
+  postPath: '/mcp',
+  sessionParam: 'session_id',
+  greet: true,
+}
 
 interface RouteContext {
   request: Request
@@ -134,8 +139,8 @@ export function createHttpApp(routes: HttpRoutes) {
           }),
         { parse: 'none' },
       )
-      .get('/notifications', (ctx) => openLegacy(ctx, SEED_ROUTE))
-      // Streamable HTTP (2025-03-26 to 2025-11-25) on /mcp; a session_id query is the seed's legacy flow.
+      .get('/notifications', (ctx) => openLegacy(ctx, DIRECT_CALL_ROUTE))
+      // Streamable HTTP (2025-03-26 to 2025-11-25) on /mcp; a session_id query is the direct tool-call flow.
       .post(
         '/mcp',
         async (ctx) => {
