@@ -47,9 +47,11 @@ async function main(): Promise<number> {
   try {
     const report = await runLoadtest(target, options, (s) => {
       const failed = s.verdict.checks.filter((c) => !c.passed)
+      const unmeasured = s.verdict.checks.filter((c) => !c.measured)
       console.log(
         `loadtest: ${s.name} ${s.verdict.passed ? 'PASS' : 'FAIL'} ${JSON.stringify(s.figures)}` +
-          failed.map((c) => `\n  failed: ${c.name}: ${c.detail}`).join(''),
+          failed.map((c) => `\n  failed: ${c.name}: ${c.detail}`).join('') +
+          unmeasured.map((c) => `\n  n/a: ${c.name}: ${c.detail}`).join(''),
       )
     })
     const markdown = renderMarkdown(report)
