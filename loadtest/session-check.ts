@@ -44,17 +44,23 @@ export async function sessionStillOpen(
   }
 }
 
-/** Sessions the load tester left (politely or not), kept up to a bound, for the reap check. */
+/** Sessions the load tester left (politely or not), a bounded sample of them, for the reap check. */
 export class AbandonedSessions {
   readonly #refs: SessionRef[] = []
   #seen = 0
 
   constructor(readonly limit: number) {}
 
+  /** Keeps a uniform sample (reservoir sampling): phases that end first are not over-represented. */
   add(ref: SessionRef | undefined): void {
     if (!ref) return
     this.#seen++
-    if (this.#refs.length < this.limit) this.#refs.push(ref)
+    if (this.#refs.length < this.limit) {
+      this.#refs.push(ref)
+      return
+    }
+    const slot = Math.floor(Math.random() * this.#seen)
+    if (slot < this.limit) this.#refs[slot] = ref
   }
 
   /** How many were left in all, sampled or not. */
