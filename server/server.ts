@@ -1,7 +1,7 @@
 import type { TObject } from '@sinclair/typebox'
 import pkg from '../package.json' with { type: 'json' }
 import type { Config } from './config.ts'
-import { createHttpApp } from './http/app.ts'
+import { createHttpApp, type HttpRoutes } from './http/app.ts'
 import { createLogger, type Logger } from './observability/log.ts'
 import { createServerMetrics, type ServerMetrics } from './observability/server-metrics.ts'
 import { Dispatcher } from './protocol/dispatcher.ts'
@@ -37,6 +37,9 @@ export class SluiceServer {
   readonly tools = new ToolRegistry()
   readonly logger: Logger
   readonly #app: ReturnType<typeof createHttpApp>
+  readonly #routes: HttpRoutes
+  /** The same routes over the same sessions, built for mounting in another Elysia app. */
+  #plugin: ReturnType<typeof createHttpApp> | undefined
   readonly #startedAt = performance.now()
   /** The Bun server of each request that came through `fetch()`, for its socket timeouts. */
   readonly #mountedOn = new WeakMap<Request, Bun.Server<unknown>>()
@@ -110,11 +113,15 @@ export class SluiceServer {
       preferJson: config.preferJson,
       retryMs: PRIMING_RETRY_MS,
     })
-    this.#app = createHttpApp({
+    this.#routes = {
       legacy,
       streamable,
       guard: new OriginGuard({
-        port: () => listenerOf(this.#app)?.port ?? this.#mountedPort ?? config.port,
+        port: () =>
+          listenerOf(this.#app)?.port ??
+          (this.#plugin && listenerOf(this.#plugin)?.port) ??
+          this.#mountedPort ??
+          config.port,
         loopback: isLoopbackHost(config.host),
         // One policy: an origin allowed for CORS may also pass the rebinding guard.
         allowedOrigins: [...config.allowedOrigins, ...config.corsOrigins],
@@ -131,7 +138,8 @@ export class SluiceServer {
         sessionsOpen: this.sessions.size,
       }),
       metrics: () => this.metrics.registry.render(),
-    })
+    }
+    this.#app = createHttpApp(this.#routes)
   }
 
   /** Registers a tool; see ToolRegistry.tool. */
@@ -156,9 +164,13 @@ export class SluiceServer {
     return this.#app.handle(request)
   }
 
-  /** The routes as an Elysia instance, for `new Elysia().use(...)`; sessions and metrics are this server's. */
+  /**
+   * The routes as an Elysia plugin, for `new Elysia().use(...)`: the same sessions and metrics,
+   * with the request hooks confined to sluice's own paths.
+   */
   get elysia(): ReturnType<typeof createHttpApp> {
-    return this.#app
+    this.#plugin ??= createHttpApp({ ...this.#routes, ownPathsOnly: true })
+    return this.#plugin
   }
 
   /** The base URL once listening. */

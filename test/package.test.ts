@@ -80,6 +80,10 @@ describe('createServer', () => {
     expect(await client.callTool({ name: 'double', arguments: { n: 21 } })).toEqual(DOUBLED)
     const metrics = await (await fetch(new URL('/metrics', base))).text()
     expect(metrics).toContain('sluice_sessions_open 1')
+    // The rebinding guard keeps to sluice's routes: the app's own answer whatever the Host.
+    const foreign = { headers: { host: 'elsewhere.example' } }
+    expect((await fetch(base, foreign)).status).toBe(200)
+    expect((await fetch(new URL('/mcp', base), { ...foreign, method: 'POST' })).status).toBe(403)
   })
 })
 

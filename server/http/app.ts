@@ -28,7 +28,15 @@ export interface HttpRoutes {
   metrics: () => string
   /** Bun's server for a request that reached the app through `handle()`, not its own listener. */
   serverOf?: (request: Request) => Bun.Server<unknown> | undefined
+  /**
+   * Mounted as a plugin in someone else's Elysia app: the request hooks (rebinding guard, CORS),
+   * which Elysia runs for every request of the parent, leave the parent's own routes alone.
+   */
+  ownPathsOnly?: boolean
 }
+
+/** Every path this app answers; the rest belong to a parent app when mounted as a plugin. */
+const OWN_PATHS = new Set(['/health', '/metrics', '/sse', '/message', '/notifications', '/mcp'])
 
 /** Seconds Bun waits on an evicted stream's silent socket before it drops it. */
 const EVICTED_SOCKET_TIMEOUT_S = 1
@@ -85,7 +93,10 @@ export function createHttpApp(routes: HttpRoutes) {
     )
 
   // One guard for every route, before any route creates anything.
+  const foreign = (request: Request) =>
+    routes.ownPathsOnly === true && !OWN_PATHS.has(new URL(request.url).pathname)
   const app = new Elysia().onRequest(({ request }) => {
+    if (foreign(request)) return undefined
     try {
       routes.guard.check(request)
       return undefined
@@ -96,6 +107,7 @@ export function createHttpApp(routes: HttpRoutes) {
   // The CORS and auth hooks run on every request; they are registered only when configured.
   if (routes.cors.enabled) {
     app.onRequest(({ request, set }) => {
+      if (foreign(request)) return undefined
       const preflight = routes.cors.preflight(request)
       if (preflight) return preflight
       Object.assign(set.headers, routes.cors.headersFor(request))
