@@ -1,20 +1,9 @@
-import { openClientSession, type TransportKind } from './client-session.ts'
+import { type Check, check } from './check.ts'
+import type { TransportKind } from './client-session.ts'
+import { liveness, reapCheck } from './outside-checks.ts'
 import type { ServerProbe, ServerSnapshot } from './probe.ts'
-import { type SessionRef, sessionStillOpen } from './session-check.ts'
+import type { SessionRef } from './session-check.ts'
 import type { Target } from './target.ts'
-
-/** One check of a verdict: what was measured against what it had to be. */
-export interface Check {
-  name: string
-  /** False when the figure could not be seen from here: the check then neither passes nor fails. */
-  measured: boolean
-  passed: boolean
-  /** The measured figure; null when not measured. */
-  value: number | null
-  limit: number
-  unit: string
-  detail: string
-}
 
 export interface Verdict {
   passed: boolean
@@ -33,41 +22,6 @@ export interface VerdictOptions {
   stepTimeoutMs: number
 }
 
-/**
- * A check of `value` against `limit`. An `undefined` value was not measured: the check is shown as
- * not available (with `unavailable` as the reason) and does not decide the verdict.
- */
-export function check(
-  name: string,
-  value: number | undefined,
-  limit: number,
-  unit: string,
-  okIfAtMost = true,
-  unavailable = 'not measured',
-): Check {
-  if (value === undefined || !Number.isFinite(value)) {
-    return notMeasured(name, limit, unit, unavailable)
-  }
-  const passed = okIfAtMost ? value <= limit : value >= limit
-  const detail = passed
-    ? `${fmt(value)} ${unit} (limit ${okIfAtMost ? '<=' : '>='} ${fmt(limit)})`
-    : `${fmt(value)} ${unit}, ${okIfAtMost ? 'over' : 'under'} the limit of ${fmt(limit)} by ${fmt(Math.abs(value - limit))}`
-  return { name, measured: true, passed, value, limit, unit, detail }
-}
-
-export function notMeasured(name: string, limit: number, unit: string, reason: string): Check {
-  return {
-    name,
-    measured: false,
-    passed: true,
-    value: null,
-    limit,
-    unit,
-    detail: `not available: ${reason}`,
-  }
-}
-
-const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2))
 const minus = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined ? undefined : a - b
 
@@ -175,70 +129,3 @@ function extraFds(baseline: ServerSnapshot, now: ServerSnapshot): number | undef
   if (now.fds === undefined || baseline.fds === undefined) return undefined
   return now.fds - now.ownConnections - (baseline.fds - baseline.ownConnections)
 }
-
-/**
- * Asks the server about each session the scenario left (a ping: 404 means gone). Seen from
- * outside, so it judges servers without sluice's /metrics too.
- */
-async function reapCheck(
-  abandoned: readonly SessionRef[],
-  afterMs: number,
-  timeoutMs: number,
-): Promise<Check> {
-  const name = 'sessions left by the load tester are closed by the server'
-  if (abandoned.length === 0) {
-    return notMeasured(name, 0, 'sessions', 'this scenario left no session it can name')
-  }
-  const answers: Array<boolean | undefined> = []
-  for (let i = 0; i < abandoned.length; i += REAP_CHECK_CONCURRENCY) {
-    const batch = abandoned.slice(i, i + REAP_CHECK_CONCURRENCY)
-    answers.push(...(await Promise.all(batch.map((ref) => sessionStillOpen(ref, timeoutMs)))))
-  }
-  const known = answers.filter((a) => a !== undefined)
-  if (known.length === 0) {
-    return notMeasured(name, 0, 'sessions', 'the server answered neither 2xx nor 404 to a ping')
-  }
-  const open = known.filter((a) => a).length
-  const result = check(name, open, 0, `of ${known.length} asked still open`)
-  if (open > 0) {
-    result.detail = `${open} of ${known.length} sessions asked still answer ${Math.round(afterMs / 1000)} s after the scenario (limit 0): the server has not reaped them`
-  }
-  return result
-}
-
-/** A fresh session initializes and answers ping (which every MCP server must). */
-async function liveness(
-  target: Target,
-  transport: TransportKind,
-  timeoutMs: number,
-): Promise<Check> {
-  const name = 'liveness: a fresh session initializes and answers ping'
-  const limit = Math.max(timeoutMs, LIVENESS_TIMEOUT_MS)
-  const started = performance.now()
-  try {
-    const session = await openClientSession(transport, target.base, undefined, limit)
-    try {
-      const reply = await session.request('ping', {}, limit)
-      if (!reply.message.result) throw new Error(`ping answered ${JSON.stringify(reply.message)}`)
-    } finally {
-      session.end()
-    }
-    // Let the server see the probe leave, so the next baseline is clean.
-    await Bun.sleep(50)
-    return check(name, performance.now() - started, limit, 'ms')
-  } catch (err) {
-    return {
-      name,
-      measured: true,
-      passed: false,
-      value: null,
-      limit,
-      unit: 'ms',
-      detail: `failed: ${(err as Error).message}`,
-    }
-  }
-}
-
-const LIVENESS_TIMEOUT_MS = 10_000
-/** Reap-check pings in flight at once. */
-const REAP_CHECK_CONCURRENCY = 50

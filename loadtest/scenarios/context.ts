@@ -1,3 +1,4 @@
+import type { Check } from '../check.ts'
 import {
   type ClientSession,
   type OpenedStream,
@@ -11,7 +12,6 @@ import type { Progress } from '../progress.ts'
 import type { AbandonedSessions } from '../session-check.ts'
 import type { SourceAddresses } from '../source-addresses.ts'
 import type { Target } from '../target.ts'
-import type { Check } from '../verdict.ts'
 
 /** What every scenario gets. */
 export interface ScenarioContext {

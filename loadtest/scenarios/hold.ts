@@ -1,6 +1,6 @@
+import { check } from '../check.ts'
 import type { OpenedStream } from '../client-session.ts'
 import { runPool, withTimeout } from '../pool.ts'
-import { check } from '../verdict.ts'
 import {
   ErrorTally,
   figure,

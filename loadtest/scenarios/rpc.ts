@@ -1,4 +1,4 @@
-import { check } from '../verdict.ts'
+import { check } from '../check.ts'
 import {
   figure,
   openMcpSessions,

@@ -1,6 +1,6 @@
+import { check } from '../check.ts'
 import { runPool, withTimeout } from '../pool.ts'
 import { pickWeighted, seededRandom } from '../random.ts'
-import { check } from '../verdict.ts'
 import {
   ErrorTally,
   openMcpSession,
