@@ -1,5 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
+import {
+  type FlagSpec,
+  lastValue,
+  parseFlags,
+  renderHelp,
+  switchOn,
+  UsageError,
+} from '../cli/flags.ts'
 import { measureIdle, measurePosts, measureThroughput } from './measure.ts'
 import { PEERS } from './peers.ts'
 import { type BenchReport, type PeerResult, renderMarkdown } from './report.ts'
@@ -19,9 +27,55 @@ const PLANS = {
 
 const RESULTS = new URL('./results/', import.meta.url).pathname
 
+const BENCH_FLAGS: readonly FlagSpec[] = [
+  {
+    flag: '--short',
+    kind: 'switch',
+    env: 'BENCH_SHORT',
+    description: 'the short run CI prints (about 40 s), written to bench/results/short.*',
+    defaultText: 'off: the full run, about 5 minutes, bench/results/latest.*',
+  },
+  {
+    flag: '--only',
+    kind: 'value',
+    env: 'BENCH_ONLY',
+    description: 'only the servers whose name starts with this, e.g. sluice or sdk',
+    defaultText: 'every server',
+  },
+]
+
+/** `bun run bench --help`. */
+function usage(): string {
+  return renderHelp({
+    usage: ['usage: bun run bench [--short] [--only NAME]      (or: bun bench/main.ts ...)'],
+    about: [
+      `Servers, one after another on loopback: ${PEERS.map((p) => p.name).join('; ')}.`,
+      'Writes bench/results/*.{json,md,svg} and prints the Markdown table.',
+    ],
+    flags: BENCH_FLAGS,
+  })
+}
+
 /** `bun run bench [--short] [--only=NAME]`: every peer (or those whose name starts with NAME) on loopback, one after another, with the same client. */
-async function main(): Promise<void> {
-  const mode = process.argv.includes('--short') ? 'short' : 'full'
+async function main(): Promise<number> {
+  let flags: Map<string, string[]>
+  let short: boolean
+  try {
+    const parsed = parseFlags(process.argv.slice(2), BENCH_FLAGS, process.env)
+    if (parsed.help) {
+      console.log(usage())
+      return 0
+    }
+    flags = parsed.values
+    short = switchOn(flags, '--short')
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`bench: ${err.message}`)
+      return 2
+    }
+    throw err
+  }
+  const mode = short ? 'short' : 'full'
   const plan = PLANS[mode]
   const nodeVersion = Bun.spawnSync([Bun.which('node') ?? 'node', '--version'])
     .stdout.toString()
@@ -38,7 +92,7 @@ async function main(): Promise<void> {
     },
     peers: [],
   }
-  const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length)
+  const only = lastValue(flags, '--only')
   for (const peer of PEERS.filter((p) => !only || p.name.startsWith(only))) {
     console.error(`bench: ${peer.name}`)
     const target = await peer.start()
@@ -99,6 +153,7 @@ async function main(): Promise<void> {
     ),
   )
   console.log(markdown)
+  return 0
 }
 
-await main()
+process.exitCode = await main()

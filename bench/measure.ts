@@ -1,7 +1,7 @@
 import autocannon from 'autocannon'
 import { LegacyMcpSession } from '../loadtest/mcp-session.ts'
 import { runPool, withTimeout } from '../loadtest/pool.ts'
-import { procCpuSeconds, procRssBytes } from '../loadtest/probe.ts'
+import { procCpuSeconds as readCpu, procRssBytes as readRss } from '../loadtest/probe.ts'
 import { quantile } from '../loadtest/scenarios/rpc.ts'
 import { SseConnection } from '../loadtest/sse-connection.ts'
 import type { Target } from '../loadtest/target.ts'
@@ -192,4 +192,17 @@ export async function measurePosts(
     p99Ms: result.latency.p99,
     non2xx: result.non2xx,
   }
+}
+
+/** The peer's CPU seconds so far; the bench always starts its peers, so /proc must be there. */
+function procCpuSeconds(pid: number): number {
+  const seconds = readCpu(pid)
+  if (seconds === undefined) throw new Error(`bench: process ${pid} has gone`)
+  return seconds
+}
+
+function procRssBytes(pid: number): number {
+  const bytes = readRss(pid)
+  if (bytes === undefined) throw new Error(`bench: process ${pid} has gone`)
+  return bytes
 }

@@ -1,4 +1,5 @@
 import { LegacyMcpSession, type RpcReply } from './mcp-session.ts'
+import type { SessionRef } from './session-check.ts'
 import { SseConnection } from './sse-connection.ts'
 import { STREAMABLE_PROTOCOL_VERSION, StreamableMcpSession } from './streamable-session.ts'
 
@@ -16,6 +17,8 @@ export interface ClientSession {
   stallUnderPushes(message: string, count: number, timeoutMs: number): Promise<void>
   /** Leaves politely: the legacy stream is closed, a Streamable HTTP session is DELETEd. */
   end(): void
+  /** How to reach this session again, for the reap check. */
+  readonly ref: SessionRef
 }
 
 /**
@@ -48,6 +51,10 @@ export async function openClientSession(
 
 class LegacyClientSession implements ClientSession {
   constructor(private readonly session: LegacyMcpSession) {}
+
+  get ref(): SessionRef {
+    return { kind: 'sse', postUrl: this.session.postUrl }
+  }
 
   request(method: string, params: Record<string, unknown>, timeoutMs: number): Promise<RpcReply> {
     return this.session.request(method, params, timeoutMs)
@@ -84,6 +91,10 @@ class StreamableClientSession implements ClientSession {
     private readonly session: StreamableMcpSession,
     private readonly localAddress: string | undefined,
   ) {}
+
+  get ref(): SessionRef {
+    return streamableRef(this.session)
+  }
 
   request(method: string, params: Record<string, unknown>, timeoutMs: number): Promise<RpcReply> {
     return this.session.request(method, params, timeoutMs)
@@ -124,6 +135,13 @@ class StreamableClientSession implements ClientSession {
 /** An SSE stream of a session: the legacy `/sse` stream, or a Streamable HTTP session's GET stream. */
 export interface OpenedStream {
   connection: SseConnection
+  /**
+   * Resolves when the stream is open: the endpoint frame of a legacy stream (the spec requires
+   * it), the 200 `text/event-stream` head of a Streamable HTTP GET stream (no event required).
+   */
+  opened: Promise<void>
+  /** The session, once known (a legacy session is named by its endpoint frame). */
+  ref(): SessionRef | undefined
   /** Leaves politely (a Streamable HTTP session is DELETEd). */
   end(): void
   /** Vanishes: a TCP reset, and nothing more. */
@@ -144,16 +162,41 @@ export async function openSessionStream(
       sendRequest,
       ...(localAddress ? { localAddress } : {}),
     })
-    return { connection, end: () => connection.reset(), vanish: () => connection.reset() }
+    let ref: SessionRef | undefined
+    const opened = connection.firstEvent.then((event) => {
+      if (event.event !== 'endpoint') {
+        throw new Error(`first event was '${event.event}', not 'endpoint'`)
+      }
+      ref = { kind: 'sse', postUrl: new URL(event.data, base) }
+    })
+    opened.catch(() => {})
+    return {
+      connection,
+      opened,
+      ref: () => ref,
+      end: () => connection.reset(),
+      vanish: () => connection.reset(),
+    }
   }
   const session = await StreamableMcpSession.open(base, timeoutMs)
   const connection = session.openStream(localAddress, sendRequest)
   return {
     connection,
+    opened: connection.streaming,
+    ref: () => streamableRef(session),
     end: () => {
       connection.reset()
       void session.delete().catch(() => {})
     },
     vanish: () => connection.reset(),
+  }
+}
+
+function streamableRef(session: StreamableMcpSession): SessionRef {
+  return {
+    kind: 'streamable',
+    base: session.base,
+    sessionId: session.sessionId,
+    protocolVersion: session.protocolVersion,
   }
 }

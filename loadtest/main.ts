@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs'
-import { OptionsError, parseOptions, usage } from './options.ts'
+import { type LoadtestOptions, OptionsError, parseOptions, usage } from './options.ts'
 import { renderMarkdown } from './report.ts'
 import { runLoadtest } from './run.ts'
 import { externalTarget, RemoteTargetError, startLocalSluice, type Target } from './target.ts'
@@ -20,15 +20,15 @@ const LOCAL_SLUICE_ARGS = (sendDeadlineMs: number, sessionTtlMs: number) => [
 
 /** `bun run loadtest`: exits 0 on a passing verdict, 1 on a failing one, 2 on bad usage. */
 async function main(): Promise<number> {
-  const argv = process.argv.slice(2)
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(usage())
-    return 0
-  }
-  let options: ReturnType<typeof parseOptions>
+  let options: LoadtestOptions
   let target: Target
   try {
-    options = parseOptions(argv)
+    const parsed = parseOptions(process.argv.slice(2), process.env)
+    if (parsed === 'help') {
+      console.log(usage())
+      return 0
+    }
+    options = parsed
     target = options.target
       ? externalTarget(options.target, options.targetPid, options.allowRemote)
       : await startLocalSluice(
@@ -47,9 +47,11 @@ async function main(): Promise<number> {
   try {
     const report = await runLoadtest(target, options, (s) => {
       const failed = s.verdict.checks.filter((c) => !c.passed)
+      const unmeasured = s.verdict.checks.filter((c) => !c.measured)
       console.log(
         `loadtest: ${s.name} ${s.verdict.passed ? 'PASS' : 'FAIL'} ${JSON.stringify(s.figures)}` +
-          failed.map((c) => `\n  failed: ${c.name}: ${c.detail}`).join(''),
+          failed.map((c) => `\n  failed: ${c.name}: ${c.detail}`).join('') +
+          unmeasured.map((c) => `\n  n/a: ${c.name}: ${c.detail}`).join(''),
       )
     })
     const markdown = renderMarkdown(report)

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { type FlagSpec, parseFlags, renderHelp, UsageError } from '../cli/flags.ts'
 
 export const SCENARIOS = ['hold', 'storm', 'churn', 'rpc', 'slow'] as const
 export type ScenarioName = (typeof SCENARIOS)[number]
@@ -10,6 +11,7 @@ const Int = (minimum: number, maximum: number) => Type.Integer({ minimum, maximu
 export const LoadtestOptionsSchema = Type.Object({
   target: Type.Optional(Type.String()),
   targetPid: Type.Optional(Int(1, 2 ** 22)),
+  metricsUrl: Type.Optional(Type.String()),
   allowRemote: Type.Boolean(),
   transport: Type.Union([Type.Literal('sse'), Type.Literal('streamable')]),
   scenarios: Type.Array(Type.Union(SCENARIOS.map((s) => Type.Literal(s))), { minItems: 1 }),
@@ -78,30 +80,55 @@ export const DEFAULT_OPTIONS: LoadtestOptions = {
   fdTolerance: 16,
 }
 
+/** A bad command line or setting; the message names the flag. */
 export class OptionsError extends Error {
   override readonly name = 'OptionsError'
 }
 
 const kebab = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+const envName = (key: string) => `LOADTEST_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`
 
-/** Parses `--flag value`, `--flag=value` and bare boolean flags; validated with TypeBox. */
-export function parseOptions(argv: readonly string[]): LoadtestOptions {
-  const byFlag = new Map(Object.keys(LoadtestOptionsSchema.properties).map((k) => [kebab(k), k]))
-  const raw: Record<string, unknown> = { ...DEFAULT_OPTIONS, seed: Date.now() % 2 ** 32 }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? ''
-    const eq = arg.indexOf('=')
-    const flag = eq > 0 ? arg.slice(0, eq) : arg
-    const key = byFlag.get(flag)
-    if (!key) throw new OptionsError(`unknown option '${flag}'; see --help`)
-    const schema = LoadtestOptionsSchema.properties[key as keyof LoadtestOptions]
-    if (schema.type === 'boolean' && eq < 0) {
-      raw[key] = true
-      continue
+type Key = keyof LoadtestOptions
+
+/** One flag per option, `--kebab-case`, with its `LOADTEST_SNAKE_CASE` environment variable. */
+export function loadtestFlags(): FlagSpec[] {
+  return (Object.keys(LoadtestOptionsSchema.properties) as Key[]).map((key) => {
+    const schema = LoadtestOptionsSchema.properties[key]
+    const fallback = key === 'seed' ? 'the clock, printed' : DEFAULT_OPTIONS[key]
+    return {
+      flag: kebab(key),
+      env: envName(key),
+      kind: key === 'scenarios' ? 'list' : schema.type === 'boolean' ? 'switch' : 'value',
+      description: FLAG_HELP[key],
+      ...(fallback === undefined
+        ? {}
+        : { defaultText: Array.isArray(fallback) ? fallback.join(',') : String(fallback) }),
     }
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i]
-    if (value === undefined) throw new OptionsError(`${flag} needs a value`)
-    raw[key] = key === 'scenarios' ? value.split(',').map((s) => s.trim()) : value
+  })
+}
+
+/**
+ * Parses the command line (then `LOADTEST_*` variables) with the shared parser; validated with
+ * TypeBox. @returns `'help'` for --help or -h.
+ * @throws OptionsError naming the unknown flag or the first bad value.
+ */
+export function parseOptions(
+  argv: readonly string[],
+  env: Record<string, string | undefined> = {},
+): LoadtestOptions | 'help' {
+  let parsed: ReturnType<typeof parseFlags>
+  try {
+    parsed = parseFlags(argv, loadtestFlags(), env)
+  } catch (err) {
+    if (err instanceof UsageError) throw new OptionsError(err.message)
+    throw err
+  }
+  if (parsed.help) return 'help'
+  const raw: Record<string, unknown> = { ...DEFAULT_OPTIONS, seed: Date.now() % 2 ** 32 }
+  for (const key of Object.keys(LoadtestOptionsSchema.properties) as Key[]) {
+    const values = parsed.values.get(kebab(key))
+    if (values === undefined) continue
+    raw[key] = key === 'scenarios' ? values : values[values.length - 1]
   }
   const options = Value.Convert(LoadtestOptionsSchema, raw)
   const error = Value.Errors(LoadtestOptionsSchema, options).First()
@@ -112,18 +139,55 @@ export function parseOptions(argv: readonly string[]): LoadtestOptions {
   return options as LoadtestOptions
 }
 
+/** `bun run loadtest --help`. */
 export function usage(): string {
-  const lines = Object.keys(LoadtestOptionsSchema.properties).map((key) => {
-    const value = DEFAULT_OPTIONS[key as keyof LoadtestOptions]
-    return `  ${kebab(key).padEnd(30)} ${value === undefined ? '' : `default ${Array.isArray(value) ? value.join(',') : value}`}`
+  return renderHelp({
+    usage: ['usage: bun run loadtest [options]      (or: bun loadtest/main.ts [options])'],
+    about: [
+      'Without --target, starts a local sluice on a free loopback port and loads it. With --target,',
+      'loads any MCP server you run (loopback only unless --allow-remote); --target-pid adds its',
+      'CPU, memory and fds from /proc; without sluice /metrics, server-side counts are marked n/a.',
+      `Scenarios: ${SCENARIOS.join(', ')}. Exit 0 on a passing verdict, 1 on a failing one, 2 on bad usage.`,
+    ],
+    flags: loadtestFlags(),
   })
-  return [
-    'usage: bun run loadtest [options]',
-    '',
-    'Without --target, starts a local sluice on a free loopback port and loads it.',
-    `Scenarios: ${SCENARIOS.join(', ')} (--scenarios storm,rpc). The seed defaults to the clock and is printed.`,
-    'Transports: --transport sse (legacy HTTP+SSE, /sse) or streamable (Streamable HTTP, /mcp).',
-    '',
-    ...lines,
-  ].join('\n')
+}
+
+const FLAG_HELP: Record<Key, string> = {
+  target: 'base URL of a server you run, e.g. http://127.0.0.1:3000',
+  targetPid: "the target's process id, to read its CPU, memory and fds from /proc",
+  metricsUrl:
+    "Prometheus endpoint with sluice metric names (default: the target's /metrics, if any)",
+  allowRemote: 'allow a target that is not a loopback address',
+  transport: 'sse (legacy HTTP+SSE, /sse) or streamable (Streamable HTTP, /mcp)',
+  scenarios: `scenarios to run, in order: ${SCENARIOS.join(', ')}`,
+  sourceAddresses: 'spread connections over source addresses 127.0.0.1 to 127.0.0.N',
+  stepTimeoutMs: 'per-connection wait bound (first event, responses)',
+  holdSessions: 'hold: sessions opened at once',
+  holdConcurrency: 'hold: connection attempts in flight',
+  holdTimeCapMs: 'hold: time bound',
+  stormConnections: 'storm: connections aborted in a random phase',
+  stormConcurrency: 'storm: connections in flight',
+  stormTimeCapMs: 'storm: time bound',
+  seed: 'storm: seed of the phase plan',
+  churnDurationMs: 'churn: duration',
+  churnConcurrency: 'churn: connections in flight',
+  churnMaxCycles: 'churn: bound on open/abort cycles',
+  rpcSessions: 'rpc: sessions calling echo',
+  rpcDurationMs: 'rpc: duration',
+  rpcMaxCallsPerSession: 'rpc: bound on calls per session',
+  slowSessions: 'slow: sessions that stop reading',
+  slowMessageBytes: 'slow: size of each pushed message',
+  slowMessagesPerSession: 'slow: messages pushed per session',
+  slowEvictTimeoutMs: 'slow: how long to wait for every eviction',
+  slowMaxRssGrowthMib: 'slow: server memory growth allowed',
+  serverSendDeadlineMs: 'local sluice only: its --send-deadline-ms',
+  serverSessionTtlMs: 'local sluice only: its --session-ttl-ms',
+  settleTimeoutMs: 'verdict: how long the server may take to settle',
+  idleWindowMs: 'verdict: idle window for the CPU check',
+  maxIdleCpuPercent: 'verdict: idle CPU allowed, % of one core',
+  memoryToleranceMib: 'verdict: memory above baseline allowed',
+  fdTolerance: 'verdict: fds above baseline allowed',
+  json: 'write the report as JSON to this file',
+  markdown: 'write the report as Markdown to this file',
 }

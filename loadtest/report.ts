@@ -41,7 +41,9 @@ export function renderMarkdown(report: Report): string {
       '| --- | --- | --- |',
     )
     for (const c of s.verdict.checks)
-      out.push(`| ${c.name} | ${c.passed ? 'pass' : '**FAIL**'} | ${c.detail} |`)
+      out.push(
+        `| ${c.name} | ${!c.measured ? 'n/a' : c.passed ? 'pass' : '**FAIL**'} | ${c.detail} |`,
+      )
     for (const note of s.notes) out.push('', `- ${note}`)
     out.push('')
   }

@@ -8,9 +8,13 @@ import { runHold } from './scenarios/hold.ts'
 import { runRpc } from './scenarios/rpc.ts'
 import { runSlow } from './scenarios/slow.ts'
 import { runStorm } from './scenarios/storm.ts'
+import { AbandonedSessions } from './session-check.ts'
 import { SourceAddresses } from './source-addresses.ts'
 import type { Target } from './target.ts'
 import { judge } from './verdict.ts'
+
+/** Sessions left by a scenario that the verdict asks the server about. */
+const ABANDONED_SAMPLE = 200
 
 function scenario(
   name: ScenarioName,
@@ -67,11 +71,12 @@ export async function runLoadtest(
   const ipv4Loopback = /^127\./.test(target.base.hostname)
   const ctx: ScenarioContext = {
     target,
-    probe: new ServerProbe(target),
+    probe: new ServerProbe(target, options.metricsUrl),
     sources: new SourceAddresses(options.sourceAddresses, ipv4Loopback),
     progress: new Progress(),
     stepTimeoutMs: options.stepTimeoutMs,
     transport: options.transport,
+    abandoned: new AbandonedSessions(ABANDONED_SAMPLE),
   }
   const report: Report = {
     tool: 'sluice-loadtest',
@@ -98,8 +103,10 @@ export async function runLoadtest(
         maxIdleCpuPercent: options.maxIdleCpuPercent,
         memoryToleranceBytes: options.memoryToleranceMib * 2 ** 20,
         fdTolerance: options.fdTolerance,
+        stepTimeoutMs: options.stepTimeoutMs,
       },
       result.checks,
+      ctx.abandoned.drain(),
     )
     const scenarioReport = { name, ...result, verdict }
     report.scenarios.push(scenarioReport)

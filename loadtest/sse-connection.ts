@@ -29,10 +29,16 @@ export class SseConnection {
   readonly connected: Promise<void>
   /** Resolves with the first event of the stream (endpoint or priming). */
   readonly firstEvent: Promise<SseEvent>
+  /**
+   * Resolves once the response head says 200 and `text/event-stream`: the stream is open, whether
+   * or not an event follows (a Streamable HTTP GET stream need not send one).
+   */
+  readonly streaming: Promise<void>
   /** Resolves when the socket is closed, however. */
   readonly closed: Promise<void>
   onEvent: (event: SseEvent) => void = () => {}
   onComment: (text: string) => void = () => {}
+  readonly #streaming: PromiseWithResolvers<void>
   #head: Buffer = Buffer.alloc(0)
   #body: ((bytes: Buffer) => void) | undefined
 
@@ -40,12 +46,16 @@ export class SseConnection {
     const first = Promise.withResolvers<SseEvent>()
     const connected = Promise.withResolvers<void>()
     const closed = Promise.withResolvers<void>()
+    const streaming = Promise.withResolvers<void>()
+    this.#streaming = streaming
+    this.streaming = streaming.promise
     this.firstEvent = first.promise
     this.connected = connected.promise
     this.closed = closed.promise
     // Callers that never await these must not see unhandled rejections.
     first.promise.catch(() => {})
     connected.promise.catch(() => {})
+    streaming.promise.catch(() => {})
 
     let gotFirst = false
     const parser = new SseParser(
@@ -75,12 +85,14 @@ export class SseConnection {
         else this.#readHead(bytes, parser)
       } catch (err) {
         first.reject(err)
+        streaming.reject(err)
         this.socket.destroy()
       }
     })
     this.socket.on('error', (err) => {
       connected.reject(err)
       first.reject(err)
+      streaming.reject(err)
     })
     this.socket.once('close', () => {
       this.state = 'closed'
@@ -88,13 +100,18 @@ export class SseConnection {
       first.reject(
         new Error(`stream closed before its first event (HTTP ${this.status || 'none'})`),
       )
+      streaming.reject(
+        new Error(`stream closed before its response head (HTTP ${this.status || 'none'})`),
+      )
       closed.resolve()
     })
   }
 
   sendRequest(): void {
     const { base, path, headers = {}, method = 'GET', body } = this.options
-    const lines = [`${method} ${path} HTTP/1.1`, `Host: ${base.host}`, 'Accept: text/event-stream']
+    // A Streamable HTTP POST must accept both (the SDK answers 406 otherwise).
+    const accept = method === 'POST' ? 'application/json, text/event-stream' : 'text/event-stream'
+    const lines = [`${method} ${path} HTTP/1.1`, `Host: ${base.host}`, `Accept: ${accept}`]
     for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`)
     if (body !== undefined) {
       lines.push('Content-Type: application/json', `Content-Length: ${Buffer.byteLength(body)}`)
@@ -131,7 +148,12 @@ export class SseConnection {
     this.#head = Buffer.alloc(0)
     this.status = Number(head.slice(9, 12))
     if (this.status !== 200) throw new Error(`HTTP ${this.status} instead of an event stream`)
+    const type = /\r\ncontent-type:\s*([^\r]*)/i.exec(head)?.[1] ?? '(none)'
+    if (!type.toLowerCase().startsWith('text/event-stream')) {
+      throw new Error(`HTTP 200 with content-type ${type} instead of an event stream`)
+    }
     this.state = 'streaming'
+    this.#streaming.resolve()
     if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
       const decoder = new ChunkedDecoder(
         (chunk) => parser.feed(chunk),

@@ -95,7 +95,8 @@ export class StreamableMcpSession {
       body: JSON.stringify({ jsonrpc: '2.0', id: this.#nextId++, method, params }),
       ...(localAddress ? { localAddress } : {}),
     })
-    await withTimeout(connection.firstEvent, timeoutMs, 'the priming event')
+    // An SSE response head is enough: a priming event is optional (the SDK sends none).
+    await withTimeout(connection.streaming, timeoutMs, 'the response stream')
     return connection
   }
 

@@ -1,16 +1,9 @@
-import { openClientSession, type TransportKind } from './client-session.ts'
+import { type Check, check } from './check.ts'
+import type { TransportKind } from './client-session.ts'
+import { liveness, reapCheck } from './outside-checks.ts'
 import type { ServerProbe, ServerSnapshot } from './probe.ts'
+import type { SessionRef } from './session-check.ts'
 import type { Target } from './target.ts'
-
-/** One check of a verdict: what was measured against what it had to be. */
-export interface Check {
-  name: string
-  passed: boolean
-  value: number
-  limit: number
-  unit: string
-  detail: string
-}
 
 export interface Verdict {
   passed: boolean
@@ -25,27 +18,18 @@ export interface VerdictOptions {
   maxIdleCpuPercent: number
   memoryToleranceBytes: number
   fdTolerance: number
+  /** Per-request bound of the reap check and the liveness probe. */
+  stepTimeoutMs: number
 }
 
-export function check(
-  name: string,
-  value: number,
-  limit: number,
-  unit: string,
-  okIfAtMost = true,
-): Check {
-  const passed = Number.isFinite(value) && (okIfAtMost ? value <= limit : value >= limit)
-  const detail = passed
-    ? `${fmt(value)} ${unit} (limit ${okIfAtMost ? '<=' : '>='} ${fmt(limit)})`
-    : `${fmt(value)} ${unit}, ${okIfAtMost ? 'over' : 'under'} the limit of ${fmt(limit)} by ${fmt(Math.abs(value - limit))}`
-  return { name, passed, value, limit, unit, detail }
-}
-
-const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2))
+const minus = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined ? undefined : a - b
 
 /**
  * After a scenario: waits (bounded) for the server to settle back to its baseline, then checks
- * sessions and streams, idle CPU, memory, fds (local targets) and liveness.
+ * what can be seen: sessions and streams (sluice /metrics), idle CPU, memory and fds (/proc or
+ * metrics), whether the sessions the scenario left are gone (asked of the server itself), and
+ * liveness. What cannot be seen is reported as not available, never guessed.
  */
 export async function judge(
   target: Target,
@@ -54,94 +38,94 @@ export async function judge(
   baseline: ServerSnapshot,
   options: VerdictOptions,
   extra: Check[] = [],
+  abandoned: readonly SessionRef[] = [],
 ): Promise<Verdict> {
   const settleStarted = performance.now()
   let after = await probe.snapshot()
   // Settled: sessions and streams at baseline, and (local targets) fds within tolerance once the
   // server has closed the idle keep-alive connections our POSTs left (Bun's idle timeout, 10 s).
+  const above = (now: number | undefined, base: number | undefined) =>
+    now !== undefined && base !== undefined && now > base
   const unsettled = (s: ServerSnapshot) =>
-    s.sessionsOpen > baseline.sessionsOpen ||
-    s.streamsOpen > baseline.streamsOpen ||
-    (baseline.fds >= 0 && extraFds(baseline, s) > options.fdTolerance)
+    above(s.sessionsOpen, baseline.sessionsOpen) ||
+    above(s.streamsOpen, baseline.streamsOpen) ||
+    above(extraFds(baseline, s), options.fdTolerance)
   while (unsettled(after) && performance.now() - settleStarted < options.settleTimeoutMs) {
     await Bun.sleep(100)
     after = await probe.snapshot()
+  }
+  // Without a server-side session count nothing says when the server is done reaping: it gets
+  // the whole settle time before the reap check asks about the sessions left behind.
+  const sessionsCounted = after.sessionsOpen !== undefined && baseline.sessionsOpen !== undefined
+  if (!sessionsCounted && abandoned.length > 0) {
+    const rest = options.settleTimeoutMs - (performance.now() - settleStarted)
+    if (rest > 0) await Bun.sleep(rest)
   }
   const settleMs = performance.now() - settleStarted
 
   const cpuBefore = await probe.cpuSeconds()
   await Bun.sleep(options.idleWindowMs)
   const cpuAfter = await probe.cpuSeconds()
-  const idleCpuPercent = ((cpuAfter - cpuBefore) / (options.idleWindowMs / 1000)) * 100
+  const cpuUsed = minus(cpuAfter, cpuBefore)
+  const idleCpuPercent =
+    cpuUsed === undefined ? undefined : (cpuUsed / (options.idleWindowMs / 1000)) * 100
   after = await probe.snapshot()
 
+  const noMetrics = probe.metricsUnavailable ?? 'the metrics endpoint has no such series'
+  const noProcess = target.pid
+    ? `cannot read /proc/${target.pid}`
+    : 'pass --target-pid (a local server) or export process_* metrics'
+  const rssGrowth = minus(after.rssBytes, baseline.rssBytes)
   const checks = [
     ...extra,
-    check('sessions back to baseline', after.sessionsOpen, baseline.sessionsOpen, 'sessions'),
-    check('SSE streams back to baseline', after.streamsOpen, baseline.streamsOpen, 'streams'),
+    check(
+      'sessions back to baseline',
+      after.sessionsOpen,
+      baseline.sessionsOpen ?? 0,
+      'sessions',
+      true,
+      `server-side session count: ${noMetrics}`,
+    ),
+    check(
+      'SSE streams back to baseline',
+      after.streamsOpen,
+      baseline.streamsOpen ?? 0,
+      'streams',
+      true,
+      `server-side stream count: ${noMetrics}`,
+    ),
+    await reapCheck(abandoned, settleMs, options.stepTimeoutMs),
     check(
       `idle CPU over ${options.idleWindowMs / 1000} s`,
       idleCpuPercent,
       options.maxIdleCpuPercent,
       '% of a core',
+      true,
+      noProcess,
     ),
     check(
       'memory back within tolerance',
-      (after.rssBytes - baseline.rssBytes) / 2 ** 20,
+      rssGrowth === undefined ? undefined : rssGrowth / 2 ** 20,
       options.memoryToleranceBytes / 2 ** 20,
       'MiB above baseline',
+      true,
+      noProcess,
     ),
+    check(
+      'file descriptors back to baseline',
+      extraFds(baseline, after),
+      options.fdTolerance,
+      'fds above baseline (our open keep-alive connections aside)',
+      true,
+      noProcess,
+    ),
+    await liveness(target, transport, options.stepTimeoutMs),
   ]
-  if (baseline.fds >= 0 && after.fds >= 0) {
-    checks.push(
-      check(
-        'file descriptors back to baseline',
-        extraFds(baseline, after),
-        options.fdTolerance,
-        'fds above baseline (our open keep-alive connections aside)',
-      ),
-    )
-  }
-  checks.push(await liveness(target, transport))
   return { passed: checks.every((c) => c.passed), settleMs, checks }
 }
 
 /** Server fds above baseline that no connection of ours explains. */
-function extraFds(baseline: ServerSnapshot, now: ServerSnapshot): number {
+function extraFds(baseline: ServerSnapshot, now: ServerSnapshot): number | undefined {
+  if (now.fds === undefined || baseline.fds === undefined) return undefined
   return now.fds - now.ownConnections - (baseline.fds - baseline.ownConnections)
 }
-
-/** A fresh session initializes and echoes. */
-async function liveness(target: Target, transport: TransportKind): Promise<Check> {
-  const name = 'liveness: a fresh session initializes and echoes'
-  const started = performance.now()
-  try {
-    const session = await openClientSession(transport, target.base, undefined, LIVENESS_TIMEOUT_MS)
-    try {
-      const reply = await session.request(
-        'tools/call',
-        { name: 'echo', arguments: { message: 'alive' } },
-        LIVENESS_TIMEOUT_MS,
-      )
-      const text = (reply.message.result?.content as Array<{ text?: string }> | undefined)?.[0]
-        ?.text
-      if (text !== 'alive') throw new Error(`echo answered ${JSON.stringify(reply.message)}`)
-    } finally {
-      session.end()
-    }
-    // Let the server see the probe leave, so the next baseline is clean.
-    await Bun.sleep(50)
-    return check(name, performance.now() - started, LIVENESS_TIMEOUT_MS, 'ms')
-  } catch (err) {
-    return {
-      name,
-      passed: false,
-      value: Number.NaN,
-      limit: LIVENESS_TIMEOUT_MS,
-      unit: 'ms',
-      detail: `failed: ${(err as Error).message}`,
-    }
-  }
-}
-
-const LIVENESS_TIMEOUT_MS = 10_000

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { type FlagSpec, lastValue, parseFlags, UsageError } from '../cli/flags.ts'
 import { LOG_LEVELS } from './observability/log.ts'
 
 const Int = (min: number, max: number, description: string) =>
@@ -113,11 +114,38 @@ export class ConfigError extends Error {
 }
 
 const isList = (key: Key) => ConfigSchema.properties[key].type === 'array'
-const splitList = (value: string) =>
-  value
-    .split(',')
-    .map((v) => v.trim())
-    .filter((v) => v !== '')
+const isSwitch = (key: Key) => ConfigSchema.properties[key].type === 'boolean'
+
+const DEBUG_FLAG: FlagSpec = {
+  flag: '--debug',
+  kind: 'switch',
+  env: 'DEBUG',
+  description: 'same as --log-level debug',
+  defaultText: 'off',
+}
+
+/** Help lines where the schema's description (also used in error messages) is only the values. */
+const HELP_LINES: Partial<Record<Key, string>> = {
+  preferJson: 'answer Streamable HTTP requests as JSON when the client accepts JSON and SSE',
+  profile: 'tool profile: default, or conformance (adds the conformance fixture tools)',
+  logLevel: 'least severe log level written: debug, info, warn, error',
+}
+
+/** The flag of every setting, with its environment variable and default, for the parser and --help. */
+export function configFlags(): FlagSpec[] {
+  const settings = SETTINGS.map(({ key, flag, env }): FlagSpec => {
+    const fallback = DEFAULT_CONFIG[key]
+    const shown = Array.isArray(fallback) ? fallback.join(',') : String(fallback)
+    return {
+      flag,
+      env,
+      kind: isList(key) ? 'list' : isSwitch(key) ? 'switch' : 'value',
+      description: HELP_LINES[key] ?? String(ConfigSchema.properties[key].description ?? ''),
+      defaultText: shown === '' ? 'none' : shown,
+    }
+  })
+  return [...settings, DEBUG_FLAG]
+}
 
 /**
  * Reads the configuration from CLI flags (`--port 8080` or `--port=8080`), then the environment,
@@ -129,25 +157,53 @@ export function loadConfig(
   argv: readonly string[],
   env: Record<string, string | undefined>,
 ): Config {
-  const flags = parseFlags(argv)
-  const raw: Record<string, unknown> = { ...DEFAULT_CONFIG }
-  for (const { key, flag, env: name } of SETTINGS) {
-    const fromFlags = flags.get(flag)
-    const value = fromFlags ?? (env[name] === undefined ? undefined : [env[name]])
-    if (value === undefined) continue
-    raw[key] = isList(key) ? value.flatMap(splitList) : value[value.length - 1]
+  let parsed: ReturnType<typeof parseFlags>
+  try {
+    parsed = parseFlags(argv, configFlags(), env)
+  } catch (err) {
+    if (err instanceof UsageError) throw new ConfigError(`Invalid configuration: ${err.message}`)
+    throw err
   }
-  if (flags.has('--debug') || env.DEBUG === '1' || env.DEBUG === 'true') raw.logLevel = 'debug'
-  const config = Value.Convert(ConfigSchema, raw) as Record<string, unknown>
+  if (parsed.help) throw new ConfigError('Invalid configuration: --help is not a setting')
+  return configFromFlags(parsed.values)
+}
+
+/**
+ * The configuration from what the shared parser read for `configFlags()` (flags and environment
+ * already merged); defaults fill the rest; validated once.
+ * @throws ConfigError naming the first bad setting.
+ */
+export function configFromFlags(values: Map<string, string[]>): Config {
+  const raw: Record<string, unknown> = { ...DEFAULT_CONFIG }
+  for (const { key, flag } of SETTINGS) {
+    const value = values.get(flag)
+    if (value === undefined) continue
+    raw[key] = isList(key) ? value : value[value.length - 1]
+  }
+  // DEBUG is also read by other tools (`DEBUG=express:*`): only 1 and true mean ours.
+  const debug = lastValue(values, DEBUG_FLAG.flag)
+  if (debug === '1' || debug === 'true') raw.logLevel = 'debug'
+  return validateConfig(Value.Convert(ConfigSchema, raw) as Record<string, unknown>, raw)
+}
+
+/**
+ * Checks every setting of `config` (defaults already filled in) and reads the token file.
+ * @param given what the caller gave, for the message (defaults to `config`).
+ * @throws ConfigError naming the first bad setting.
+ */
+export function validateConfig(
+  config: Record<string, unknown>,
+  given: Record<string, unknown> = config,
+): Config {
   for (const { key, flag, env: name } of SETTINGS) {
     const schema = ConfigSchema.properties[key] as TSchema
     if (!Value.Check(schema, config[key])) {
       throw new ConfigError(
-        `Invalid configuration: ${flag} (${name}) must be ${describe(schema)}; got ${JSON.stringify(raw[key])}`,
+        `Invalid configuration: ${flag} (${name}) must be ${describe(schema)}; got ${JSON.stringify(given[key])}`,
       )
     }
   }
-  const result = config as Config
+  const result = { ...config } as Config
   if (result.authTokenFile) {
     result.authTokens = [...result.authTokens, ...readTokenFile(result.authTokenFile)]
   }
@@ -174,27 +230,6 @@ function readTokenFile(path: string): string[] {
     )
   }
   return tokens
-}
-
-const BOOLEAN_FLAGS = new Set(['--debug', '--prefer-json'])
-
-function parseFlags(argv: readonly string[]): Map<string, string[]> {
-  const known = new Set([...SETTINGS.map((s) => s.flag), ...BOOLEAN_FLAGS])
-  const flags = new Map<string, string[]>()
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? ''
-    const eq = arg.indexOf('=')
-    const name = eq > 0 ? arg.slice(0, eq) : arg
-    if (!known.has(name)) {
-      throw new ConfigError(
-        `Invalid configuration: unknown option '${name}'; known: ${[...known].join(', ')}`,
-      )
-    }
-    const value = BOOLEAN_FLAGS.has(name) ? 'true' : eq > 0 ? arg.slice(eq + 1) : argv[++i]
-    if (value === undefined) throw new ConfigError(`Invalid configuration: ${name} needs a value`)
-    flags.set(name, [...(flags.get(name) ?? []), value])
-  }
-  return flags
 }
 
 function describe(schema: TSchema): string {

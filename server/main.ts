@@ -1,16 +1,20 @@
-import { ConfigError, loadConfig } from './config.ts'
+#!/usr/bin/env bun
+import { readServerCommand, serverHelp } from './command-line.ts'
+import { ConfigError } from './config.ts'
+import { Sluice } from './create-server.ts'
 import { SluiceServer } from './server.ts'
+import { loadToolModules, ToolModuleError } from './tool-modules.ts'
 
 const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const
 
 /**
- * `bun run server`: read the configuration, start sluice. The first SIGINT/SIGTERM drains and
- * exits 0; a second one exits at once.
+ * `sluice` (`bun run server`): read the command line, load `--tools` modules, start. The first
+ * SIGINT/SIGTERM drains and exits 0; a second one exits at once. `--help` prints every flag.
  */
-function main(): void {
-  let config: ReturnType<typeof loadConfig>
+async function main(): Promise<void> {
+  let command: ReturnType<typeof readServerCommand>
   try {
-    config = loadConfig(process.argv.slice(2), process.env)
+    command = readServerCommand(process.argv.slice(2), process.env)
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`sluice: ${err.message}`)
@@ -18,7 +22,23 @@ function main(): void {
     }
     throw err
   }
-  const server = new SluiceServer(config)
+  if (command === 'help') {
+    console.log(serverHelp())
+    process.exit(0)
+  }
+  const server = new SluiceServer(command.config, {
+    builtinTools: command.demoTools,
+    serverInfo: command.serverInfo,
+  })
+  try {
+    await loadToolModules(command.toolModules, new Sluice(server))
+  } catch (err) {
+    if (err instanceof ToolModuleError) {
+      console.error(`sluice: ${err.message}`)
+      process.exit(2)
+    }
+    throw err
+  }
   server.listen()
   let stopping = false
   const onSignal = (signal: keyof typeof SIGNAL_EXIT_CODES) => {
@@ -40,4 +60,4 @@ function main(): void {
   process.on('SIGTERM', () => onSignal('SIGTERM'))
 }
 
-main()
+await main()

@@ -1,7 +1,7 @@
 import type { TObject } from '@sinclair/typebox'
 import pkg from '../package.json' with { type: 'json' }
 import type { Config } from './config.ts'
-import { createHttpApp } from './http/app.ts'
+import { createHttpApp, type HttpRoutes } from './http/app.ts'
 import { createLogger, type Logger } from './observability/log.ts'
 import { createServerMetrics, type ServerMetrics } from './observability/server-metrics.ts'
 import { Dispatcher } from './protocol/dispatcher.ts'
@@ -23,6 +23,8 @@ export interface SluiceOptions {
   logger?: Logger
   /** Register echo, add and sleep (default true). */
   builtinTools?: boolean
+  /** What `initialize` answers as `serverInfo` and /health shows (default sluice's own). */
+  serverInfo?: { name: string; version: string }
 }
 
 /**
@@ -35,7 +37,13 @@ export class SluiceServer {
   readonly tools = new ToolRegistry()
   readonly logger: Logger
   readonly #app: ReturnType<typeof createHttpApp>
+  readonly #routes: HttpRoutes
+  /** The same routes over the same sessions, built for mounting in another Elysia app. */
+  #plugin: ReturnType<typeof createHttpApp> | undefined
   readonly #startedAt = performance.now()
+  /** The Bun server of each request that came through `fetch()`, for its socket timeouts. */
+  readonly #mountedOn = new WeakMap<Request, Bun.Server<unknown>>()
+  #mountedPort: number | undefined
   #url: URL | undefined
   #stopped = false
 
@@ -76,11 +84,12 @@ export class SluiceServer {
       'Unsent and replay bytes all sessions hold, charged to --max-buffered-bytes.',
       () => this.sessions.budget.usedBytes,
     )
+    const serverInfo = options.serverInfo ?? { name: SERVER_NAME, version: SERVER_VERSION }
     if (options.builtinTools !== false) registerBuiltinTools(this.tools)
     if (config.profile === 'conformance') registerConformanceTools(this.tools)
     const dispatcher = new Dispatcher({
       tools: this.tools,
-      serverInfo: { name: SERVER_NAME, version: SERVER_VERSION },
+      serverInfo,
       toolCalls: this.metrics.toolCalls,
       limitRefusals: this.metrics.limitRefusals,
       maxCallsPerSession: config.maxCallsPerSession,
@@ -104,11 +113,15 @@ export class SluiceServer {
       preferJson: config.preferJson,
       retryMs: PRIMING_RETRY_MS,
     })
-    this.#app = createHttpApp({
+    this.#routes = {
       legacy,
       streamable,
       guard: new OriginGuard({
-        port: () => this.#app.server?.port ?? config.port,
+        port: () =>
+          listenerOf(this.#app)?.port ??
+          (this.#plugin && listenerOf(this.#plugin)?.port) ??
+          this.#mountedPort ??
+          config.port,
         loopback: isLoopbackHost(config.host),
         // One policy: an origin allowed for CORS may also pass the rebinding guard.
         allowedOrigins: [...config.allowedOrigins, ...config.corsOrigins],
@@ -116,15 +129,17 @@ export class SluiceServer {
       }),
       auth: new BearerAuth(config.authTokens),
       cors: new CorsPolicy(config.corsOrigins),
+      serverOf: (request) => this.#mountedOn.get(request),
       health: () => ({
         status: 'ok',
-        name: SERVER_NAME,
-        version: SERVER_VERSION,
+        name: serverInfo.name,
+        version: serverInfo.version,
         uptimeSeconds: Math.round((performance.now() - this.#startedAt) / 1000),
         sessionsOpen: this.sessions.size,
       }),
       metrics: () => this.metrics.registry.render(),
-    })
+    }
+    this.#app = createHttpApp(this.#routes)
   }
 
   /** Registers a tool; see ToolRegistry.tool. */
@@ -135,6 +150,27 @@ export class SluiceServer {
   ): this {
     this.tools.tool(name, definition, handler)
     return this
+  }
+
+  /**
+   * Answers one HTTP request, for mounting sluice in your own `Bun.serve({ fetch })`. Pass Bun's
+   * server too, so that SSE streams are exempt from its idle timeout.
+   */
+  fetch(request: Request, server?: Bun.Server<unknown>): Promise<Response> {
+    if (server) {
+      this.#mountedOn.set(request, server)
+      this.#mountedPort = server.port
+    }
+    return this.#app.handle(request)
+  }
+
+  /**
+   * The routes as an Elysia plugin, for `new Elysia().use(...)`: the same sessions and metrics,
+   * with the request hooks confined to sluice's own paths.
+   */
+  get elysia(): ReturnType<typeof createHttpApp> {
+    this.#plugin ??= createHttpApp({ ...this.#routes, ownPathsOnly: true })
+    return this.#plugin
   }
 
   /** The base URL once listening. */
@@ -204,8 +240,19 @@ export class SluiceServer {
   async #stopListener(): Promise<void> {
     if (this.#stopped) return
     this.#stopped = true
+    // Mounted in someone else's server (fetch or plugin): that listener is theirs to stop.
+    if (!this.#url) return
     await this.#app.stop(true)
   }
+}
+
+/**
+ * The Bun server the app's requests arrive on: its own once it listens, the parent app's once it is
+ * mounted with `use()` (Elysia points a plugin's `getServer` at its parent; the typings keep the
+ * method private).
+ */
+function listenerOf(app: ReturnType<typeof createHttpApp>): Bun.Server<unknown> | null {
+  return (app as unknown as { getServer(): Bun.Server<unknown> | null }).getServer()
 }
 
 /** The reconnection delay a priming event suggests to Streamable HTTP clients. */

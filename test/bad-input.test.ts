@@ -151,7 +151,7 @@ describe('MCP methods over the legacy stream', () => {
       id: 6,
       error: { code: -32602, message: "Invalid params: unknown tool 'nope'" },
     })
-    // A method named after a tool is only a tool call on the seed server's /mcp route.
+    // A method named after a tool is only a tool call in the direct tool-call flow (POST /mcp?session_id=).
     expect(
       await call({ jsonrpc: '2.0', id: 7, method: 'echo', params: { message: 'hi' } }),
     ).toEqual({

@@ -1,5 +1,12 @@
 import { runPool, withTimeout } from '../pool.ts'
-import { MIB, openStream, round, type ScenarioContext, type ScenarioResult } from './context.ts'
+import {
+  figure,
+  MIB,
+  openStream,
+  round,
+  type ScenarioContext,
+  type ScenarioResult,
+} from './context.ts'
 
 export interface ChurnParams {
   durationMs: number
@@ -37,8 +44,8 @@ export async function runChurn(ctx: ScenarioContext, params: ChurnParams): Promi
     while (sampling) {
       const s = await ctx.probe.snapshot()
       const minutes = (performance.now() - started) / 60_000
-      rss.push([minutes, s.rssBytes / MIB])
-      if (s.fds >= 0) fds.push([minutes, s.fds])
+      if (s.rssBytes !== undefined) rss.push([minutes, s.rssBytes / MIB])
+      if (s.fds !== undefined) fds.push([minutes, s.fds])
       await Bun.sleep(params.sampleEveryMs)
     }
   })()
@@ -49,10 +56,11 @@ export async function runChurn(ctx: ScenarioContext, params: ChurnParams): Promi
     async () => {
       const stream = await openStream(ctx)
       try {
-        await withTimeout(stream.connection.firstEvent, ctx.stepTimeoutMs, 'the first event')
+        await withTimeout(stream.opened, ctx.stepTimeoutMs, 'the stream to open')
         ctx.progress.open++
         await Bun.sleep(Math.random() * 50)
       } finally {
+        ctx.abandoned.add(stream.ref())
         stream.end()
         ctx.progress.aborted++
         ctx.progress.done++
@@ -79,11 +87,11 @@ export async function runChurn(ctx: ScenarioContext, params: ChurnParams): Promi
       errors,
       seconds: round(result.elapsedMs / 1000, 2),
       cyclesPerSecond: Math.round(result.completed / (result.elapsedMs / 1000)),
-      rssFirstMiB: round(rssValues[0] ?? Number.NaN),
-      rssMaxMiB: round(Math.max(...rssValues)),
-      rssLastMiB: round(rssValues[rssValues.length - 1] ?? Number.NaN),
-      rssTrendMiBPerMinute: round(slope(rssWarm), 2),
-      fdTrendPerMinute: fdsWarm.length ? round(slope(fdsWarm), 2) : 'n/a',
+      rssFirstMiB: figure(rssValues[0]),
+      rssMaxMiB: figure(rssValues.length ? Math.max(...rssValues) : undefined),
+      rssLastMiB: figure(rssValues[rssValues.length - 1]),
+      rssTrendMiBPerMinute: figure(rssWarm.length ? slope(rssWarm) : undefined, 2),
+      fdTrendPerMinute: figure(fdsWarm.length ? slope(fdsWarm) : undefined, 2),
       samples: rss.length,
     },
     checks: [],

@@ -1,3 +1,4 @@
+import type { Check } from '../check.ts'
 import {
   type ClientSession,
   type OpenedStream,
@@ -8,9 +9,9 @@ import {
 import { runPool } from '../pool.ts'
 import type { ServerProbe } from '../probe.ts'
 import type { Progress } from '../progress.ts'
+import type { AbandonedSessions } from '../session-check.ts'
 import type { SourceAddresses } from '../source-addresses.ts'
 import type { Target } from '../target.ts'
-import type { Check } from '../verdict.ts'
 
 /** What every scenario gets. */
 export interface ScenarioContext {
@@ -22,6 +23,8 @@ export interface ScenarioContext {
   stepTimeoutMs: number
   /** Which MCP transport the scenario drives. */
   transport: TransportKind
+  /** Sessions the scenario left, politely or not: the verdict asks the server about them. */
+  abandoned: AbandonedSessions
 }
 
 /** What a scenario reports: its figures, and checks of its own that join the verdict. */
@@ -32,6 +35,10 @@ export interface ScenarioResult {
 }
 
 export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits
+
+/** A figure as reported: rounded, or `n/a` when it was not measured. */
+export const figure = (n: number | undefined, digits = 1): number | 'n/a' =>
+  n === undefined || !Number.isFinite(n) ? 'n/a' : round(n, digits)
 export const MIB = 2 ** 20
 
 /** Opens a session's SSE stream (legacy `/sse`, or a Streamable HTTP session's GET stream). */

@@ -1,5 +1,11 @@
-import { check } from '../verdict.ts'
-import { openMcpSessions, round, type ScenarioContext, type ScenarioResult } from './context.ts'
+import { check } from '../check.ts'
+import {
+  figure,
+  openMcpSessions,
+  round,
+  type ScenarioContext,
+  type ScenarioResult,
+} from './context.ts'
 
 export interface RpcParams {
   sessions: number
@@ -42,7 +48,10 @@ export async function runRpc(ctx: ScenarioContext, params: RpcParams): Promise<S
     }),
   )
   const elapsedMs = performance.now() - started
-  for (const session of sessions) session.end()
+  for (const session of sessions) {
+    ctx.abandoned.add(session.ref)
+    session.end()
+  }
   ctx.progress.stop()
   latencies.sort((a, b) => a - b)
   return {
@@ -52,10 +61,10 @@ export async function runRpc(ctx: ScenarioContext, params: RpcParams): Promise<S
       errors,
       seconds: round(elapsedMs / 1000, 2),
       callsPerSecond: Math.round(latencies.length / (elapsedMs / 1000)),
-      p50Ms: round(quantile(latencies, 0.5), 2),
-      p90Ms: round(quantile(latencies, 0.9), 2),
-      p99Ms: round(quantile(latencies, 0.99), 2),
-      maxMs: round(latencies[latencies.length - 1] ?? Number.NaN, 2),
+      p50Ms: figure(quantile(latencies, 0.5), 2),
+      p90Ms: figure(quantile(latencies, 0.9), 2),
+      p99Ms: figure(quantile(latencies, 0.99), 2),
+      maxMs: figure(latencies[latencies.length - 1], 2),
     },
     checks: [
       check('every rpc session initialized', sessions.length, params.sessions, 'sessions', false),

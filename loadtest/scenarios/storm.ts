@@ -1,6 +1,6 @@
+import { check } from '../check.ts'
 import { runPool, withTimeout } from '../pool.ts'
 import { pickWeighted, seededRandom } from '../random.ts'
-import { check } from '../verdict.ts'
 import {
   ErrorTally,
   openMcpSession,
@@ -16,7 +16,7 @@ export const STORM_PHASES = {
   before_request: 1,
   /** Request sent, reset before reading the response headers. */
   before_headers: 1,
-  /** First event (endpoint or priming) received: reset. */
+  /** Stream open (legacy: endpoint frame; Streamable HTTP: 200 event-stream head): reset. */
   after_endpoint: 1,
   /** Initialized, a `sleep` call in flight: reset. */
   sleep_in_flight: 1,
@@ -85,6 +85,7 @@ export async function runStorm(ctx: ScenarioContext, params: StormParams): Promi
 async function abortInPhase(ctx: ScenarioContext, phase: StormPhase): Promise<void> {
   if (phase === 'sleep_in_flight') {
     const session = await openMcpSession(ctx)
+    ctx.abandoned.add(session.ref)
     await session.callAndVanish('sleep', { seconds: 30 }, ctx.stepTimeoutMs)
     return
   }
@@ -93,7 +94,7 @@ async function abortInPhase(ctx: ScenarioContext, phase: StormPhase): Promise<vo
   try {
     await withTimeout(connection.connected, ctx.stepTimeoutMs, 'the TCP connection')
     if (phase === 'before_request' || phase === 'before_headers') return
-    await withTimeout(connection.firstEvent, ctx.stepTimeoutMs, 'the first event')
+    await withTimeout(stream.opened, ctx.stepTimeoutMs, 'the stream to open')
     if (phase === 'graceful_close') {
       // What EventSource.close() does: FIN, then the socket is closed, not reset; a polite
       // Streamable HTTP client then DELETEs its session.
@@ -103,6 +104,7 @@ async function abortInPhase(ctx: ScenarioContext, phase: StormPhase): Promise<vo
       return
     }
   } finally {
+    ctx.abandoned.add(stream.ref())
     stream.vanish()
   }
 }

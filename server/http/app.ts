@@ -26,15 +26,30 @@ export interface HttpRoutes {
   cors: CorsPolicy
   health: () => Record<string, unknown>
   metrics: () => string
+  /** Bun's server for a request that reached the app through `handle()`, not its own listener. */
+  serverOf?: (request: Request) => Bun.Server<unknown> | undefined
+  /**
+   * Mounted as a plugin in someone else's Elysia app: the request hooks (rebinding guard, CORS),
+   * which Elysia runs for every request of the parent, leave the parent's own routes alone.
+   */
+  ownPathsOnly?: boolean
 }
+
+/** Every path this app answers; the rest belong to a parent app when mounted as a plugin. */
+const OWN_PATHS = new Set(['/health', '/metrics', '/sse', '/message', '/notifications', '/mcp'])
 
 /** Seconds Bun waits on an evicted stream's silent socket before it drops it. */
 const EVICTED_SOCKET_TIMEOUT_S = 1
 
 type LegacyStream = Omit<OpenStreamOptions, 'onServerClose'>
 const SSE_ROUTE: LegacyStream = { postPath: '/message', sessionParam: 'sessionId', greet: false }
-// The seed server's flow: /notifications opens a legacy session, POST /mcp?session_id=... feeds it.
-const SEED_ROUTE: LegacyStream = { postPath: '/mcp', sessionParam: 'session_id', greet: true }
+// The direct tool-call flow: /notifications opens a legacy session that greets its client, and
+// POST /mcp?session_id=... feeds it; there a method naming a tool calls it, without initialize.
+const DIRECT_CALL_ROUTE: LegacyStream = {
+  postPath: '/mcp',
+  sessionParam: 'session_id',
+  greet: true,
+}
 
 interface RouteContext {
   request: Request
@@ -49,9 +64,10 @@ export function createHttpApp(routes: HttpRoutes) {
     // The beforeHandle hook has already answered 401 for anything but a string.
     return typeof who === 'string' ? who : ''
   }
-  const connectionOf = ({ request, server }: RouteContext): ConnectionControl => ({
-    drop: () => server?.timeout(request, EVICTED_SOCKET_TIMEOUT_S),
-    closeWhenIdle: (seconds) => server?.timeout(request, seconds),
+  const serverOf = ({ request, server }: RouteContext) => server ?? routes.serverOf?.(request)
+  const connectionOf = (ctx: RouteContext): ConnectionControl => ({
+    drop: () => serverOf(ctx)?.timeout(ctx.request, EVICTED_SOCKET_TIMEOUT_S),
+    closeWhenIdle: (seconds) => serverOf(ctx)?.timeout(ctx.request, seconds),
   })
 
   /** Turns a transport's stream into the SSE response (a Response passes through). */
@@ -59,7 +75,7 @@ export function createHttpApp(routes: HttpRoutes) {
     if (reply instanceof Response) return reply
     // Bun closes a connection idle for `idleTimeout` (10 s by default); a quiet SSE stream is
     // kept alive by our own keepalives and send deadline instead.
-    ctx.server?.timeout(ctx.request, 0)
+    serverOf(ctx)?.timeout(ctx.request, 0)
     Object.assign(ctx.set.headers, SSE_HEADERS)
     if ('body' in reply) {
       Object.assign(ctx.set.headers, reply.headers)
@@ -77,7 +93,10 @@ export function createHttpApp(routes: HttpRoutes) {
     )
 
   // One guard for every route, before any route creates anything.
+  const foreign = (request: Request) =>
+    routes.ownPathsOnly === true && !OWN_PATHS.has(new URL(request.url).pathname)
   const app = new Elysia().onRequest(({ request }) => {
+    if (foreign(request)) return undefined
     try {
       routes.guard.check(request)
       return undefined
@@ -88,6 +107,7 @@ export function createHttpApp(routes: HttpRoutes) {
   // The CORS and auth hooks run on every request; they are registered only when configured.
   if (routes.cors.enabled) {
     app.onRequest(({ request, set }) => {
+      if (foreign(request)) return undefined
       const preflight = routes.cors.preflight(request)
       if (preflight) return preflight
       Object.assign(set.headers, routes.cors.headersFor(request))
@@ -131,8 +151,8 @@ export function createHttpApp(routes: HttpRoutes) {
           }),
         { parse: 'none' },
       )
-      .get('/notifications', (ctx) => openLegacy(ctx, SEED_ROUTE))
-      // Streamable HTTP (2025-03-26 to 2025-11-25) on /mcp; a session_id query is the seed's legacy flow.
+      .get('/notifications', (ctx) => openLegacy(ctx, DIRECT_CALL_ROUTE))
+      // Streamable HTTP (2025-03-26 to 2025-11-25) on /mcp; a session_id query is the direct tool-call flow.
       .post(
         '/mcp',
         async (ctx) => {

@@ -34,7 +34,7 @@ export interface DispatcherOptions {
 }
 
 export interface DispatchOptions {
-  /** Seed-server compatibility: a method naming a registered tool is a call of that tool. */
+  /** The direct tool-call flow: a method naming a registered tool is a call of that tool. */
   directToolCalls?: boolean
 }
 
@@ -105,7 +105,7 @@ export class Dispatcher {
       }
       return handler(req, peer)
     }
-    // The seed server answered these without an initialize handshake; its scripts rely on it.
+    // The direct tool-call flow answers these without an initialize handshake; scripts rely on it.
     if (options?.directToolCalls && this.options.tools.has(req.method)) {
       return this.#callTool(req, peer, req.method, req.params)
     }

@@ -30,7 +30,7 @@ export interface OpenStreamOptions {
   /** Path the client must POST to; `?<sessionParam>=<id>` is appended. */
   postPath: string
   sessionParam: 'sessionId' | 'session_id'
-  /** Seed-server flow: also send `data: Connected to session <id>` after the endpoint frame. */
+  /** Direct tool-call flow: also send `data: Connected to session <id>` after the endpoint frame. */
   greet: boolean
   /**
    * Called when the server (not the client) ends the session while its stream is open, so the
@@ -40,7 +40,7 @@ export interface OpenStreamOptions {
 }
 
 export interface PostOptions {
-  /** Seed-server flow: a method that names a registered tool is a call of that tool. */
+  /** Direct tool-call flow: a method that names a registered tool is a call of that tool. */
   directToolCalls: boolean
 }
 

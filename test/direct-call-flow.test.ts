@@ -1,14 +1,14 @@
 import { describe, expect, test } from 'bun:test'
 import { openLegacyStream, post, startServer } from './helpers.ts'
 
-describe("the seed server's flow", () => {
+describe('the direct tool-call flow (/notifications and POST /mcp?session_id=)', () => {
   test('GET /notifications greets, and POST /mcp?session_id= answers a tool named as a method', async () => {
     await using server = startServer()
     const { reader, postUrl, sessionId } = await openLegacyStream(server.url, '/notifications')
     expect(postUrl.pathname + postUrl.search).toBe(`/mcp?session_id=${sessionId}`)
     expect(await reader.nextEvent()).toEqual({ data: `Connected to session ${sessionId}` })
 
-    // The seed's scripts call a tool by name without an initialize handshake.
+    // Scripts call a tool by name without an initialize handshake.
     const direct = await post(postUrl, {
       jsonrpc: '2.0',
       id: '0',

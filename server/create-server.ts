@@ -1,0 +1,113 @@
+import type { TObject } from '@sinclair/typebox'
+import { type Config, DEFAULT_CONFIG, SETTINGS, validateConfig } from './config.ts'
+import type { Logger } from './observability/log.ts'
+import { SluiceServer } from './server.ts'
+import type { ToolDefinition, ToolHandler } from './tools/types.ts'
+
+/** `createServer`'s options: the server's identity, and any setting of the configuration table. */
+export interface CreateServerOptions extends Partial<Config> {
+  /** `serverInfo.name` that `initialize` answers. */
+  name: string
+  /** `serverInfo.version` that `initialize` answers. */
+  version: string
+  /** Also register the demo tools echo, add and sleep (default false). */
+  demoTools?: boolean
+  /** Where logs go (default JSON lines on stdout at `logLevel`). */
+  logger?: Logger
+}
+
+/** Where a listening server can be reached. */
+export interface ListeningAddress {
+  /** Base URL: Streamable HTTP is at `new URL('/mcp', url)`, legacy SSE at `/sse`. */
+  url: URL
+  port: number
+}
+
+/**
+ * An MCP server: register tools, then either `listen()`, or mount it in your own server with
+ * `fetch` (Bun.serve) or `plugin()` (Elysia). Every way serves the same sessions, limits and
+ * /metrics.
+ */
+export class Sluice implements AsyncDisposable {
+  readonly #server: SluiceServer
+
+  /** @internal use createServer */
+  constructor(server: SluiceServer) {
+    this.#server = server
+  }
+
+  /** Registers a tool: its TypeBox input schema is both the published inputSchema and the validator. */
+  tool<S extends TObject>(
+    name: string,
+    definition: ToolDefinition<S>,
+    handler: ToolHandler<S>,
+  ): this {
+    this.#server.tool(name, definition, handler)
+    return this
+  }
+
+  /** The validated configuration this server runs with. */
+  get config(): Readonly<Config> {
+    return this.#server.config
+  }
+
+  /** Listens on the configured host and port (port 0: the OS picks one). */
+  async listen(): Promise<ListeningAddress> {
+    const url = this.#server.listen()
+    return { url, port: Number(url.port) }
+  }
+
+  /**
+   * Answers one request: `Bun.serve({ fetch: server.fetch })`. Bound, so it can be passed as is.
+   * Bun's server (the second argument Bun passes) exempts SSE streams from its idle timeout.
+   */
+  readonly fetch = (request: Request, server?: Bun.Server<unknown>): Promise<Response> =>
+    this.#server.fetch(request, server)
+
+  /**
+   * The MCP routes (`/mcp`, `/sse`, `/message`, `/notifications`, `/health`, `/metrics`) as an
+   * Elysia plugin: `new Elysia().use(server.plugin())`.
+   */
+  plugin(): SluiceServer['elysia'] {
+    return this.#server.elysia
+  }
+
+  /**
+   * Graceful: refuses new work, lets tool calls in flight finish and be delivered (at most
+   * `drainTimeoutMs`), then closes every session and the listener.
+   * @returns how many responses could not be delivered.
+   */
+  shutdown(drainTimeoutMs?: number): Promise<number> {
+    return this.#server.shutdown(drainTimeoutMs)
+  }
+
+  /** Closes every session and the listener at once. Safe to call again. */
+  stop(): Promise<void> {
+    return this.#server.stop()
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop()
+  }
+}
+
+/**
+ * Creates an MCP server. Settings not given take their defaults (`bun server/main.ts --help`
+ * lists them); a bad one throws a ConfigError naming it.
+ */
+export function createServer(options: CreateServerOptions): Sluice {
+  const { name, version, demoTools = false, logger } = options
+  if (!name || !version) throw new TypeError('createServer: name and version are required')
+  const settings: Record<string, unknown> = { ...DEFAULT_CONFIG }
+  for (const { key } of SETTINGS) {
+    if (options[key] !== undefined) settings[key] = options[key]
+  }
+  const config = validateConfig(settings)
+  return new Sluice(
+    new SluiceServer(config, {
+      builtinTools: demoTools,
+      serverInfo: { name, version },
+      ...(logger ? { logger } : {}),
+    }),
+  )
+}

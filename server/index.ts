@@ -1,0 +1,20 @@
+/**
+ * sluice's public API: `import { createServer } from 'sluice'`. What is exported here is a
+ * promise kept across versions; everything else in server/ is internal.
+ */
+export { type Static, type TObject, Type } from '@sinclair/typebox'
+export { type Config, ConfigError } from './config.ts'
+export {
+  type CreateServerOptions,
+  createServer,
+  type ListeningAddress,
+  type Sluice,
+} from './create-server.ts'
+export type { Logger } from './observability/log.ts'
+export type {
+  ContentBlock,
+  ToolContext,
+  ToolDefinition,
+  ToolHandler,
+  ToolResult,
+} from './tools/types.ts'
