@@ -117,13 +117,18 @@ class StreamableClientSession implements ClientSession {
   }
 
   async stallUnderPushes(message: string, count: number, timeoutMs: number): Promise<void> {
-    // One POST stream carrying every response (a batch), never read: it backs up like a stalled
-    // reader's standalone stream would.
-    const requests = Array.from({ length: count }, () => ({
-      method: 'tools/call',
-      params: { name: 'echo', arguments: { message } },
-    }))
-    this.#stalled.push(await this.session.sendBatchUnread(requests, timeoutMs, this.localAddress))
+    // Two replies nobody reads, each a batch carrying every response: one SSE stream, which backs
+    // up like a stalled reader's standalone stream would, and one JSON body.
+    const requests = () =>
+      Array.from({ length: count }, () => ({
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { message } },
+      }))
+    for (const accept of ['text/event-stream', 'application/json']) {
+      this.#stalled.push(
+        await this.session.sendBatchUnread(requests(), timeoutMs, this.localAddress, accept),
+      )
+    }
   }
 
   end(): void {

@@ -5,9 +5,15 @@ import { runLoadtest } from './run.ts'
 import { externalTarget, RemoteTargetError, startLocalSluice, type Target } from './target.ts'
 
 /** The local sluice gets a short send deadline (for `slow`) and no session cap (for `hold`). */
-const LOCAL_SLUICE_ARGS = (sendDeadlineMs: number, sessionTtlMs: number) => [
+const LOCAL_SLUICE_ARGS = (
+  sendDeadlineMs: number,
+  sessionTtlMs: number,
+  maxBufferedBytes: number,
+) => [
   '--send-deadline-ms',
   String(sendDeadlineMs),
+  '--max-buffered-bytes',
+  String(maxBufferedBytes),
   // Abandoned Streamable HTTP sessions are reaped at their idle TTL; short, so a verdict sees it.
   '--session-ttl-ms',
   String(sessionTtlMs),
@@ -32,7 +38,11 @@ async function main(): Promise<number> {
     target = options.target
       ? externalTarget(options.target, options.targetPid, options.allowRemote)
       : await startLocalSluice(
-          LOCAL_SLUICE_ARGS(options.serverSendDeadlineMs, options.serverSessionTtlMs),
+          LOCAL_SLUICE_ARGS(
+            options.serverSendDeadlineMs,
+            options.serverSessionTtlMs,
+            options.serverMaxBufferedBytes,
+          ),
         )
   } catch (err) {
     if (err instanceof OptionsError || err instanceof RemoteTargetError) {

@@ -13,6 +13,8 @@ export interface SseConnectionOptions {
   /** GET by default; a POST sends `body` as JSON (a Streamable HTTP request answered as SSE). */
   method?: 'GET' | 'POST'
   body?: string
+  /** The Accept header; by default what a Streamable HTTP client sends for the method. */
+  accept?: string
 }
 
 export type ConnectionState = 'connecting' | 'connected' | 'streaming' | 'closed'
@@ -110,7 +112,9 @@ export class SseConnection {
   sendRequest(): void {
     const { base, path, headers = {}, method = 'GET', body } = this.options
     // A Streamable HTTP POST must accept both (the SDK answers 406 otherwise).
-    const accept = method === 'POST' ? 'application/json, text/event-stream' : 'text/event-stream'
+    const accept =
+      this.options.accept ??
+      (method === 'POST' ? 'application/json, text/event-stream' : 'text/event-stream')
     const lines = [`${method} ${path} HTTP/1.1`, `Host: ${base.host}`, `Accept: ${accept}`]
     for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`)
     if (body !== undefined) {

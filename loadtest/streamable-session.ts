@@ -101,13 +101,15 @@ export class StreamableMcpSession {
   }
 
   /**
-   * Sends a batch of requests (2025-03-26 sessions only) on one raw SSE POST stream and returns
-   * once it is connected, without reading: every response then backs up on that one stream.
+   * Sends a batch of requests (2025-03-26 sessions only) on one raw POST and returns once it is
+   * connected, without reading: every response then backs up on that one SSE stream, or (with
+   * `accept` of JSON only) in that one JSON reply.
    */
   async sendBatchUnread(
     requests: Array<{ method: string; params: Record<string, unknown> }>,
     timeoutMs: number,
     localAddress?: string,
+    accept = 'text/event-stream',
   ) {
     const body = requests.map((r) => ({
       jsonrpc: '2.0',
@@ -121,6 +123,7 @@ export class StreamableMcpSession {
       method: 'POST',
       headers: this.headers,
       body: JSON.stringify(body),
+      accept,
       ...(localAddress ? { localAddress } : {}),
     })
     connection.stopReading()

@@ -17,14 +17,20 @@ export interface SlowParams {
   maxRssGrowthMiB: number
 }
 
+/** sluice's counts of a stalled reader evicted: a session, one of its streams, or a JSON reply. */
 const EVICTED = [
   'sluice_sessions_closed_total{reason="send_deadline"}',
   'sluice_sessions_closed_total{reason="queue_full"}',
+  'sluice_sessions_closed_total{reason="memory_budget"}',
+  'sluice_streams_evicted_total{reason="send_deadline"}',
+  'sluice_replies_abandoned_total',
 ] as const
 
 /**
  * Sessions that stop reading while the server is pushed large messages: the server must evict
- * them (send deadline, or queue bound), with its memory bounded meanwhile.
+ * them (send deadline, queue bound or its buffer budget), with its memory bounded meanwhile. Over
+ * legacy SSE the session's stream stalls; over Streamable HTTP two replies per session do, an SSE
+ * stream and a JSON body.
  */
 export async function runSlow(ctx: ScenarioContext, params: SlowParams): Promise<ScenarioResult> {
   const before = await ctx.probe.snapshot()
@@ -36,7 +42,11 @@ export async function runSlow(ctx: ScenarioContext, params: SlowParams): Promise
   const message = 'x'.repeat(params.messageBytes)
   let peakRss = before.rssBytes
   const started = performance.now()
-  let evicted = [0, 0]
+  let evicted: number[] = []
+  const stalledReplies = sessions.length * (ctx.transport === 'sse' ? 1 : 2)
+  // Every stalled session must see an eviction; one session closed ends both of its replies.
+  const expected = sessions.length
+  const sum = (counts: number[]) => counts.reduce((a, b) => a + b, 0)
   const pushing = Promise.all(
     sessions.map((session) =>
       session.stallUnderPushes(message, params.messagesPerSession, ctx.stepTimeoutMs).then(() => {
@@ -48,10 +58,11 @@ export async function runSlow(ctx: ScenarioContext, params: SlowParams): Promise
     const now = await ctx.probe.snapshot()
     if (now.rssBytes !== undefined) peakRss = Math.max(peakRss ?? 0, now.rssBytes)
     evicted = EVICTED.map((s, i) => (now.metrics.get(s) ?? 0) - (evictedBefore[i] ?? 0))
-    const total = (evicted[0] ?? 0) + (evicted[1] ?? 0)
+    const total = sum(evicted)
     ctx.progress.aborted = total
     if (!countsEvictions) break
-    if (total >= sessions.length || performance.now() - started > params.evictTimeoutMs) break
+    const allSeen = total >= stalledReplies || (total >= expected && now.streamsOpen === 0)
+    if (allSeen || performance.now() - started > params.evictTimeoutMs) break
     await Bun.sleep(100)
   }
   const evictMs = performance.now() - started
@@ -65,19 +76,24 @@ export async function runSlow(ctx: ScenarioContext, params: SlowParams): Promise
     peakRss === undefined || before.rssBytes === undefined
       ? undefined
       : (peakRss - before.rssBytes) / MIB
-  const total = countsEvictions ? (evicted[0] ?? 0) + (evicted[1] ?? 0) : undefined
+  const total = countsEvictions ? sum(evicted) : undefined
+  const count = (i: number) => (countsEvictions ? (evicted[i] ?? 0) : 'n/a')
   const noCounts = `eviction counts: ${ctx.probe.metricsUnavailable ?? 'no sluice_sessions_closed_total'}`
   return {
     figures: {
       stalledSessions: sessions.length,
+      stalledReplies,
       messageKiB: round(params.messageBytes / 1024),
-      evictedBySendDeadline: countsEvictions ? (evicted[0] ?? 0) : 'n/a',
-      evictedByQueueFull: countsEvictions ? (evicted[1] ?? 0) : 'n/a',
+      sessionsEvictedBySendDeadline: count(0),
+      sessionsEvictedByQueueFull: count(1),
+      sessionsEvictedByMemoryBudget: count(2),
+      streamsEvictedBySendDeadline: count(3),
+      jsonRepliesCut: count(4),
       secondsToEvictAll: figure(countsEvictions ? evictMs / 1000 : undefined, 2),
       serverRssPeakGrowthMiB: figure(growthMiB),
     },
     checks: [
-      check('stalled readers evicted', total, params.sessions, 'sessions', false, noCounts),
+      check('stalled readers evicted', total, expected, 'evictions', false, noCounts),
       check(
         'server memory while stalled',
         growthMiB,
