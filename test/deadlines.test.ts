@@ -1,32 +1,8 @@
 import { describe, expect, test } from 'bun:test'
-import { connect, type Socket } from 'node:net'
 import { INITIALIZE, openLegacyStream, post, readMetric, startServer, waitFor } from './helpers.ts'
+import { openStalledReader } from './raw-http.ts'
 
 const BIG_MESSAGE = 'x'.repeat(256 * 1024)
-
-/** A raw SSE client that reads the endpoint frame and then stops reading. */
-async function openStalledReader(
-  base: URL,
-): Promise<{ socket: Socket; postUrl: URL; closed: Promise<void> }> {
-  const socket = connect(Number(base.port), base.hostname)
-  socket.on('error', () => {})
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
-  socket.write(`GET /sse HTTP/1.1\r\nHost: ${base.host}\r\n\r\n`)
-  const endpoint = await new Promise<string>((resolve) => {
-    let text = ''
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString()
-      const match = /data: (\/message\?sessionId=[\w-]+)/.exec(text)
-      if (match?.[1]) {
-        socket.off('data', onData)
-        socket.pause()
-        resolve(match[1])
-      }
-    }
-    socket.on('data', onData)
-  })
-  return { socket, postUrl: new URL(endpoint, base), closed }
-}
 
 /** Posts large echo calls until the session is gone (bounded: at most `max` calls). */
 async function flood(postUrl: URL, max: number): Promise<number> {

@@ -9,6 +9,7 @@ import {
   startServer,
   waitFor,
 } from './helpers.ts'
+import { openStalledReader } from './raw-http.ts'
 import { initialize, mcp } from './streamable-helpers.ts'
 
 const MiB = 1024 * 1024
@@ -211,22 +212,7 @@ describe('one buffer budget for the whole server', () => {
     const small = await openLegacyStream(server.url)
     await post(small.postUrl, INITIALIZE)
     // A reader that stopped reading while large results pile up.
-    const socket = connect(Number(server.url.port), server.url.hostname)
-    socket.on('error', () => {})
-    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
-    socket.write(`GET /sse HTTP/1.1\r\nHost: ${server.url.host}\r\n\r\n`)
-    const postUrl = await new Promise<URL>((resolve) => {
-      let text = ''
-      socket.on('data', (chunk: Buffer) => {
-        text += chunk.toString()
-        const match = /data: (\/message\?sessionId=[\w-]+)/.exec(text)
-        if (match?.[1]) {
-          socket.removeAllListeners('data')
-          socket.pause()
-          resolve(new URL(match[1], server.url))
-        }
-      })
-    })
+    const { socket, postUrl, closed } = await openStalledReader(server.url)
     await post(postUrl, INITIALIZE)
     for (let id = 1; id <= 400; id++) {
       if ((await post(postUrl, echo(id, 'b'.repeat(256 * 1024)))).status !== 202) break

@@ -1,4 +1,4 @@
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
 
 /** The status line and body of a raw HTTP exchange: for requests `fetch` will not send. */
 export interface RawAnswer {
@@ -45,4 +45,28 @@ export function rawPost(path: string, headers: Record<string, string>, body: unk
     ...headers,
   }).map(([k, v]) => `${k}: ${v}`)
   return `POST ${path} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n${text}`
+}
+
+/** A raw SSE client that reads the endpoint frame and then stops reading. */
+export async function openStalledReader(
+  base: URL,
+): Promise<{ socket: Socket; postUrl: URL; closed: Promise<void> }> {
+  const socket = connect(Number(base.port), base.hostname)
+  socket.on('error', () => {})
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+  socket.write(`GET /sse HTTP/1.1\r\nHost: ${base.host}\r\n\r\n`)
+  const endpoint = await new Promise<string>((resolve) => {
+    let text = ''
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString()
+      const match = /data: (\/message\?sessionId=[\w-]+)/.exec(text)
+      if (match?.[1]) {
+        socket.off('data', onData)
+        socket.pause()
+        resolve(match[1])
+      }
+    }
+    socket.on('data', onData)
+  })
+  return { socket, postUrl: new URL(endpoint, base), closed }
 }
