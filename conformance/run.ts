@@ -5,13 +5,28 @@ import { spawnServer } from '../loadtest/target.ts'
 
 /**
  * `bun run conformance`: starts sluice with `--profile conformance` on a free loopback port and
- * runs the official suite against its Streamable HTTP endpoint, with the expected-failures
- * baseline. The suite's bundle runs on Bun (its CLI wants Node 22's fs.globSync; Bun has it).
- * Exits with the suite's code.
+ * runs both pinned versions of the official suite against its Streamable HTTP endpoint:
+ * 0.1.16, all 32 server scenarios (`--suite all`), with the expected-failures baseline; then
+ * 0.2.0-alpha.12 with `--requirements 2025-11-25`. The suites' bundles run on Bun (their CLI
+ * wants Node 22's fs.globSync; Bun has it). Exits non-zero if either fails. Extra arguments go to
+ * both runs (e.g. `--scenario tools-list`).
  */
 const here = (path: string) => new URL(path, import.meta.url).pathname
-const suite = here('../node_modules/@modelcontextprotocol/conformance/dist/index.js')
 
+const SUITES = [
+  {
+    name: '@modelcontextprotocol/conformance 0.1.16',
+    bundle: here('../node_modules/@modelcontextprotocol/conformance/dist/index.js'),
+    args: ['--suite', 'all', '--expected-failures', here('./expected-failures.yml')],
+  },
+  {
+    name: '@modelcontextprotocol/conformance 0.2.0-alpha.12',
+    bundle: here('../node_modules/@modelcontextprotocol/conformance-next/dist/index.js'),
+    args: ['--requirements', '2025-11-25'],
+  },
+]
+
+const extra = process.argv.slice(2)
 const target = await spawnServer(here('../server/main.ts'), [
   '--host',
   '127.0.0.1',
@@ -21,25 +36,29 @@ const target = await spawnServer(here('../server/main.ts'), [
   'conformance',
 ])
 try {
-  const run = Bun.spawn(
-    [
-      process.execPath,
-      suite,
-      'server',
-      '--url',
-      new URL('/mcp', target.base).href,
-      '--expected-failures',
-      here('./expected-failures.yml'),
-      ...process.argv.slice(2),
-    ],
-    // The suite writes results/ into its working directory.
-    {
-      cwd: mkdtempSync(join(tmpdir(), 'sluice-conformance-')),
-      stdout: 'inherit',
-      stderr: 'inherit',
-    },
+  const url = new URL('/mcp', target.base).href
+  const failed: string[] = []
+  for (const suite of SUITES) {
+    console.log(`\n### ${suite.name}\n`)
+    // A scenario filter replaces the suite selection of the run.
+    const selection = extra.includes('--scenario') ? suite.args.slice(2) : suite.args
+    const run = Bun.spawn(
+      [process.execPath, suite.bundle, 'server', '--url', url, ...selection, ...extra],
+      // The suite writes results/ into its working directory.
+      {
+        cwd: mkdtempSync(join(tmpdir(), 'sluice-conformance-')),
+        stdout: 'inherit',
+        stderr: 'inherit',
+      },
+    )
+    if ((await run.exited) !== 0) failed.push(suite.name)
+  }
+  console.log(
+    failed.length
+      ? `\nconformance FAILED: ${failed.join(', ')}`
+      : '\nconformance passed: both suites',
   )
-  process.exitCode = await run.exited
+  process.exitCode = failed.length ? 1 : 0
 } finally {
   await target.stop()
 }

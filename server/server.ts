@@ -1,13 +1,30 @@
 import type { TObject } from '@sinclair/typebox'
+import { registerConformanceFixtures } from '../conformance/fixtures.ts'
 import pkg from '../package.json' with { type: 'json' }
+import { CompletionFeature } from './completion/feature.ts'
 import type { Config } from './config.ts'
 import { createHttpApp, type HttpRoutes } from './http/app.ts'
+import { LoggingFeature } from './logging/feature.ts'
 import { createLogger, type Logger } from './observability/log.ts'
 import { createServerMetrics, type ServerMetrics } from './observability/server-metrics.ts'
+import { PromptsFeature } from './prompts/feature.ts'
+import { PromptRegistry } from './prompts/registry.ts'
+import type { PromptDefinition, PromptHandler } from './prompts/types.ts'
 import { Dispatcher } from './protocol/dispatcher.ts'
+import { broadcast, type PeerDirectory } from './protocol/feature.ts'
+import { OutboundRequests } from './protocol/outbound-requests.ts'
+import type { McpPeer } from './protocol/peer.ts'
+import { ResourcesFeature } from './resources/feature.ts'
+import { ResourceRegistry } from './resources/registry.ts'
+import type {
+  ResourceMeta,
+  ResourceReader,
+  ResourceTemplateMeta,
+  TemplateReader,
+} from './resources/types.ts'
 import { SessionRegistry } from './session/registry.ts'
 import { registerBuiltinTools } from './tools/builtin.ts'
-import { registerConformanceTools } from './tools/conformance.ts'
+import { ToolsFeature } from './tools/feature.ts'
 import { ToolRegistry } from './tools/registry.ts'
 import type { ToolDefinition, ToolHandler } from './tools/types.ts'
 import { BearerAuth } from './transport/auth.ts'
@@ -28,14 +45,20 @@ export interface SluiceOptions {
 }
 
 /**
- * A sluice server: register tools with `tool()`, then `listen()`. Wires the layers together:
- * http -> transport -> session -> protocol -> tools.
+ * A sluice server: register tools, resources and prompts, then `listen()`. Wires the layers
+ * together: http -> transport -> session -> protocol <- features (tools, resources, prompts,
+ * completion, logging).
  */
 export class SluiceServer {
   readonly metrics: ServerMetrics
   readonly sessions: SessionRegistry
   readonly tools = new ToolRegistry()
+  readonly resources = new ResourceRegistry()
+  readonly prompts = new PromptRegistry()
+  /** Server-to-client requests (elicitation, sampling, roots) waiting for an answer. */
+  readonly inputRequests: OutboundRequests
   readonly logger: Logger
+  readonly #resourcesFeature: ResourcesFeature
   readonly #app: ReturnType<typeof createHttpApp>
   readonly #routes: HttpRoutes
   /** The same routes over the same sessions, built for mounting in another Elysia app. */
@@ -86,13 +109,51 @@ export class SluiceServer {
     )
     const serverInfo = options.serverInfo ?? { name: SERVER_NAME, version: SERVER_VERSION }
     if (options.builtinTools !== false) registerBuiltinTools(this.tools)
-    if (config.profile === 'conformance') registerConformanceTools(this.tools)
-    const dispatcher = new Dispatcher({
+    if (config.profile === 'conformance') registerConformanceFixtures(this)
+    this.inputRequests = new OutboundRequests({
+      timeoutMs: config.inputRequestTimeoutMs,
+      maxPerSession: MAX_INPUT_REQUESTS_PER_SESSION,
+      requests: this.metrics.registry.counter(
+        'sluice_input_requests_total',
+        'Server-to-client requests (elicitation, sampling, roots), by method and outcome.',
+      ),
+      ignoredResponses: this.metrics.registry.counter(
+        'sluice_input_responses_ignored_total',
+        'Client responses for unknown or already settled input request ids.',
+      ),
+      limitRefusals: this.metrics.limitRefusals,
+    })
+    this.metrics.registry.gauge(
+      'sluice_input_requests_pending',
+      'Server-to-client requests waiting for the client.',
+      () => this.inputRequests.pending,
+    )
+    const directory: PeerDirectory = { peers: () => this.#initializedPeers() }
+    const tools = new ToolsFeature({
       tools: this.tools,
-      serverInfo,
       toolCalls: this.metrics.toolCalls,
       limitRefusals: this.metrics.limitRefusals,
       maxCallsPerSession: config.maxCallsPerSession,
+      logger: this.logger,
+    })
+    this.#resourcesFeature = new ResourcesFeature(this.resources, directory)
+    const listChanged = (what: string) => () =>
+      broadcast(directory, { jsonrpc: '2.0', method: `notifications/${what}/list_changed` })
+    this.tools.onChange = listChanged('tools')
+    this.resources.resources.onChange = listChanged('resources')
+    this.resources.templates.onChange = listChanged('resources')
+    this.prompts.prompts.onChange = listChanged('prompts')
+    const dispatcher = new Dispatcher({
+      features: [
+        tools,
+        this.#resourcesFeature,
+        new PromptsFeature(this.prompts),
+        new CompletionFeature(this.prompts, this.resources),
+        new LoggingFeature(),
+      ],
+      input: this.inputRequests,
+      directCall: (method) => tools.directCall(method),
+      serverInfo,
       logger: this.logger,
     })
     const legacy = new LegacySseTransport({
@@ -171,6 +232,63 @@ export class SluiceServer {
   get elysia(): ReturnType<typeof createHttpApp> {
     this.#plugin ??= createHttpApp({ ...this.#routes, ownPathsOnly: true })
     return this.#plugin
+  }
+
+  /** Registers a resource at a fixed URI; see ResourceRegistry.resource. */
+  resource(uri: string, meta: ResourceMeta, read: ResourceReader): this {
+    this.resources.resource(uri, meta, read)
+    return this
+  }
+
+  /** Registers a resource template (RFC 6570, `{var}`), with completion for its variables. */
+  resourceTemplate(uriTemplate: string, meta: ResourceTemplateMeta, read: TemplateReader): this {
+    this.resources.resourceTemplate(uriTemplate, meta, read)
+    return this
+  }
+
+  /** Registers a prompt whose TypeBox `args` are published and validate `prompts/get`. */
+  prompt<S extends TObject>(
+    name: string,
+    definition: PromptDefinition<S>,
+    handler: PromptHandler<S>,
+  ): this {
+    this.prompts.prompt(name, definition, handler)
+    return this
+  }
+
+  /**
+   * Removes a tool, resource (by URI), resource template or prompt at run time; initialized
+   * sessions get the matching list_changed notification. False when nothing had that name.
+   */
+  remove(kind: RegistrationKind, name: string): boolean {
+    return this.#catalog(kind).remove(name)
+  }
+
+  /** Enables or disables a registration: a disabled one is neither listed nor callable. */
+  setEnabled(kind: RegistrationKind, name: string, enabled: boolean): boolean {
+    return this.#catalog(kind).setEnabled(name, enabled)
+  }
+
+  /** Sends `notifications/resources/updated` to the sessions subscribed to `uri`; how many. */
+  notifyResourceUpdated(uri: string): number {
+    return this.#resourcesFeature.notifyUpdated(uri)
+  }
+
+  #catalog(kind: RegistrationKind): {
+    remove(name: string): boolean
+    setEnabled(name: string, enabled: boolean): boolean
+  } {
+    if (kind === 'tool') return this.tools
+    if (kind === 'resource') return this.resources.resources
+    if (kind === 'resourceTemplate') return this.resources.templates
+    return this.prompts.prompts
+  }
+
+  *#initializedPeers(): Iterable<McpPeer> {
+    for (const id of this.sessions.ids()) {
+      const session = this.sessions.get(id)
+      if (session && !session.isClosed && session.state.protocolVersion) yield session
+    }
   }
 
   /** The base URL once listening. */
@@ -254,6 +372,11 @@ export class SluiceServer {
 function listenerOf(app: ReturnType<typeof createHttpApp>): Bun.Server<unknown> | null {
   return (app as unknown as { getServer(): Bun.Server<unknown> | null }).getServer()
 }
+/** What `remove` and `setEnabled` act on. */
+export type RegistrationKind = 'tool' | 'resource' | 'resourceTemplate' | 'prompt'
+
+/** Input requests one session may have waiting for the client. */
+const MAX_INPUT_REQUESTS_PER_SESSION = 16
 
 /** The reconnection delay a priming event suggests to Streamable HTTP clients. */
 const PRIMING_RETRY_MS = 1_000

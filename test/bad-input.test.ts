@@ -82,7 +82,7 @@ describe('POST /message refuses bad input and leaves the session untouched', () 
       id: 0,
       result: {
         protocolVersion: '2024-11-05',
-        capabilities: { tools: { listChanged: false } },
+        capabilities: { tools: { listChanged: true }, logging: {} },
         serverInfo: { name: 'sluice', version: expect.any(String) },
       },
     })
@@ -132,10 +132,10 @@ describe('MCP methods over the legacy stream', () => {
       id: 3,
       result: expect.objectContaining({ protocolVersion: '2025-11-25' }),
     })
-    expect(await call({ jsonrpc: '2.0', id: 4, method: 'resources/list' })).toEqual({
+    expect(await call({ jsonrpc: '2.0', id: 4, method: 'sampling/createMessage' })).toEqual({
       jsonrpc: '2.0',
       id: 4,
-      error: { code: -32601, message: 'Method not found: resources/list' },
+      error: { code: -32601, message: 'Method not found: sampling/createMessage' },
     })
     expect(
       await call({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { arguments: {} } }),

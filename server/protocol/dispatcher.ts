@@ -1,8 +1,5 @@
 import type { Logger } from '../observability/log.ts'
-import type { Counter } from '../observability/metrics.ts'
-import { ToolInputError, UnknownToolError } from '../tools/errors.ts'
-import type { ToolRegistry } from '../tools/registry.ts'
-import type { ToolResult } from '../tools/types.ts'
+import { CallContext, type InputChannel } from './context.ts'
 import {
   ErrorCode,
   invalidParams,
@@ -10,27 +7,30 @@ import {
   methodNotFound,
   ProtocolError,
 } from './errors.ts'
+import type { McpFeature, MethodHandler, NotificationHandler } from './feature.ts'
 import {
   errorMessage,
   isNotification,
   isRequest,
+  type JsonRpcError,
   type JsonRpcMessage,
   type JsonRpcNotification,
   type JsonRpcRequest,
+  type JsonRpcResult,
   resultMessage,
 } from './jsonrpc.ts'
 import type { McpPeer } from './peer.ts'
-import { isAtLeast, negotiateVersion } from './versions.ts'
+import { negotiateVersion } from './versions.ts'
 
 export interface DispatcherOptions {
-  tools: ToolRegistry
+  features: readonly McpFeature[]
+  /** How handlers' input requests travel, and where the client's responses to them go. */
+  input: InputChannel & { settle(peer: McpPeer, response: JsonRpcResult | JsonRpcError): void }
   serverInfo: { name: string; version: string }
-  toolCalls: Counter
-  limitRefusals: Counter
-  /** Tool calls one session may have in flight; more are refused with an error. */
-  maxCallsPerSession: number
   logger: Logger
   instructions?: string
+  /** The direct tool-call flow: the handler for a method that is not an MCP method, if any. */
+  directCall?: (method: string) => MethodHandler | undefined
 }
 
 export interface DispatchOptions {
@@ -41,27 +41,29 @@ export interface DispatchOptions {
 /** JSON-RPC server-error code for a refused call (the implementation-defined range). */
 export const TOO_MANY_CALLS = -32001
 
-type Handler = (req: JsonRpcRequest, peer: McpPeer) => Promise<Record<string, unknown> | undefined>
-
 /**
  * MCP method dispatch. Requests run concurrently: `dispatch` returns at once and each response
- * is sent on the peer when ready. A cancelled call sends nothing, as the MCP cancellation rules ask.
+ * is sent on the peer when ready. A cancelled request sends nothing, as the MCP cancellation rules
+ * ask. The lifecycle (initialize, ping, cancellation) is here; every other method comes from a
+ * feature.
  */
 export class Dispatcher {
-  /** A Map, never a plain object: `constructor` or `__proto__` must not look like methods. */
-  readonly #handlers: ReadonlyMap<string, Handler>
-  readonly #series = new Map<string, { inc(): void }>()
+  /** Maps, never plain objects: `constructor` or `__proto__` must not look like methods. */
+  readonly #handlers = new Map<string, MethodHandler>()
+  readonly #notifications = new Map<string, NotificationHandler>()
 
   constructor(private readonly options: DispatcherOptions) {
-    this.#handlers = new Map<string, Handler>([
-      ['initialize', async (req, peer) => this.#initialize(req, peer)],
-      ['ping', async () => ({})],
-      ['tools/list', async () => ({ tools: this.options.tools.list() })],
-      [
-        'tools/call',
-        (req, peer) => this.#callTool(req, peer, req.params?.name, req.params?.arguments),
-      ],
-    ])
+    for (const feature of options.features) {
+      for (const [method, handler] of feature.methods) {
+        if (this.#handlers.has(method) || method === 'initialize' || method === 'ping') {
+          throw new Error(`sluice: two features answer ${method}`)
+        }
+        this.#handlers.set(method, handler)
+      }
+      for (const [method, handler] of feature.notifications ?? []) {
+        this.#notifications.set(method, handler)
+      }
+    }
   }
 
   /** Handles one validated message from the peer. Never throws; errors become responses. */
@@ -70,8 +72,10 @@ export class Dispatcher {
       void this.#answer(message, peer, options)
     } else if (isNotification(message)) {
       this.#notify(message, peer)
+    } else {
+      // A response: the client answering one of our input requests.
+      this.options.input.settle(peer, message)
     }
-    // Responses from the client answer requests sluice never sends yet; nothing to route.
   }
 
   async #answer(req: JsonRpcRequest, peer: McpPeer, options?: DispatchOptions): Promise<void> {
@@ -95,32 +99,55 @@ export class Dispatcher {
     }
   }
 
-  #route(req: JsonRpcRequest, peer: McpPeer, options?: DispatchOptions) {
-    const handler = this.#handlers.get(req.method)
+  /** Not async: a throw here is caught by `#answer`'s await, and calls skip one promise layer. */
+  #route(
+    req: JsonRpcRequest,
+    peer: McpPeer,
+    options?: DispatchOptions,
+  ): Promise<Record<string, unknown> | undefined> | Record<string, unknown> {
+    if (req.method === 'initialize') return this.#initialize(req, peer)
+    if (req.method === 'ping') return {}
+    let handler = this.#handlers.get(req.method)
     if (handler) {
-      if (req.method !== 'initialize' && req.method !== 'ping' && !peer.state.protocolVersion) {
+      if (!peer.state.protocolVersion) {
         throw invalidRequest(
           `session ${peer.sessionId} is not initialized; send initialize before ${req.method}`,
         )
       }
-      return handler(req, peer)
+    } else if (options?.directToolCalls) {
+      // The direct tool-call flow answers these without an initialize handshake; scripts rely on it.
+      handler = this.options.directCall?.(req.method)
     }
-    // The direct tool-call flow answers these without an initialize handshake; scripts rely on it.
-    if (options?.directToolCalls && this.options.tools.has(req.method)) {
-      return this.#callTool(req, peer, req.method, req.params)
-    }
-    throw methodNotFound(req.method)
+    if (!handler) throw methodNotFound(req.method)
+    return this.#run(req, peer, handler)
   }
 
-  /** The bound `sluice_tool_calls_total` series of a (tool, outcome) pair; per call, no label rendering. */
-  #toolCallSeries(tool: string, outcome: string): { inc(): void } {
-    const key = `${tool}\u0000${outcome}`
-    let series = this.#series.get(key)
-    if (!series) {
-      series = this.options.toolCalls.series({ tool, outcome })
-      this.#series.set(key, series)
+  /** Runs a handler as a cancellable call of the session, with its context. */
+  async #run(
+    req: JsonRpcRequest,
+    peer: McpPeer,
+    handler: MethodHandler,
+  ): Promise<Record<string, unknown> | undefined> {
+    const controller = peer.calls.begin(req.id)
+    if (!controller)
+      throw invalidRequest(`request id ${JSON.stringify(req.id)} is already in flight`)
+    const ctx = new CallContext(
+      peer,
+      req.id,
+      controller.signal,
+      req.params?._meta,
+      this.options.input,
+    )
+    try {
+      const result = await handler(req, ctx, peer)
+      return controller.signal.aborted ? undefined : result
+    } catch (err) {
+      if (controller.signal.aborted) return undefined
+      throw err
+    } finally {
+      ctx.end()
+      peer.calls.end(req.id, controller)
     }
-    return series
   }
 
   #notify(note: JsonRpcNotification, peer: McpPeer): void {
@@ -132,8 +159,10 @@ export class Dispatcher {
         const reason = typeof note.params?.reason === 'string' ? note.params.reason : 'cancelled'
         peer.calls.cancel(id, reason)
       }
+    } else {
+      // Others (progress, roots/list_changed, ...) need no answer; a feature may listen.
+      this.#notifications.get(note.method)?.(note, peer)
     }
-    // Other notifications (progress, roots/list_changed, ...) need no answer.
   }
 
   /**
@@ -145,83 +174,22 @@ export class Dispatcher {
     readInitializeParams(req.params)
   }
 
-  async #initialize(req: JsonRpcRequest, peer: McpPeer): Promise<Record<string, unknown>> {
+  #initialize(req: JsonRpcRequest, peer: McpPeer): Record<string, unknown> {
     if (peer.state.protocolVersion) {
       throw invalidRequest(`session ${peer.sessionId} is already initialized`)
     }
-    const { protocolVersion, clientInfo } = readInitializeParams(req.params)
+    const { protocolVersion, clientInfo, capabilities: declared } = readInitializeParams(req.params)
     const version = negotiateVersion(protocolVersion)
     peer.state.protocolVersion = version
     if (clientInfo) peer.state.clientInfo = clientInfo
+    if (declared) peer.state.clientCapabilities = declared
+    const capabilities: Record<string, unknown> = {}
+    for (const feature of this.options.features) Object.assign(capabilities, feature.capabilities())
     return {
       protocolVersion: version,
-      capabilities: { tools: { listChanged: false } },
+      capabilities,
       serverInfo: this.options.serverInfo,
       ...(this.options.instructions ? { instructions: this.options.instructions } : {}),
-    }
-  }
-
-  async #callTool(
-    req: JsonRpcRequest,
-    peer: McpPeer,
-    name: unknown,
-    args: unknown,
-  ): Promise<Record<string, unknown> | undefined> {
-    if (typeof name !== 'string') throw invalidParams('tools/call needs a tool "name"')
-    if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
-      throw invalidParams(`"arguments" of tool '${name}' must be an object`)
-    }
-    if (peer.calls.size >= this.options.maxCallsPerSession) {
-      this.options.limitRefusals.inc({ limit: 'calls_per_session' })
-      throw new ProtocolError(
-        TOO_MANY_CALLS,
-        `Too Many Requests: session ${peer.sessionId} has ${peer.calls.size} tool calls in flight, its limit; retry when one finishes`,
-      )
-    }
-    const controller = peer.calls.begin(req.id)
-    if (!controller)
-      throw invalidRequest(`request id ${JSON.stringify(req.id)} is already in flight`)
-    const token = (req.params?._meta as { progressToken?: unknown } | undefined)?.progressToken
-    const progressToken = typeof token === 'string' || typeof token === 'number' ? token : undefined
-    const ctx = {
-      signal: controller.signal,
-      sessionId: peer.sessionId,
-      requestId: req.id,
-      progress: (progress: number, total?: number, message?: string) => {
-        if (progressToken === undefined || controller.signal.aborted) return
-        const params: Record<string, unknown> = { progressToken, progress }
-        if (total !== undefined) params.total = total
-        if (message !== undefined) params.message = message
-        peer.send({ jsonrpc: '2.0', method: 'notifications/progress', params }, req.id)
-      },
-    }
-    const count = (outcome: string) => this.#toolCallSeries(name, outcome).inc()
-    try {
-      const result = await this.options.tools.call(name, args, ctx)
-      count(result.isError ? 'error' : 'ok')
-      return controller.signal.aborted ? undefined : toRecord(result)
-    } catch (err) {
-      if (controller.signal.aborted) {
-        count('cancelled')
-        return undefined
-      }
-      if (err instanceof UnknownToolError) {
-        this.options.toolCalls.inc({ tool: '(unknown)', outcome: 'unknown_tool' })
-        throw new ProtocolError(ErrorCode.InvalidParams, err.message)
-      }
-      if (err instanceof ToolInputError) {
-        count('invalid_input')
-        // From 2025-11-25 on, input validation failures are tool execution errors (SEP-1303)
-        // so that the model can correct itself; before, they are -32602 protocol errors.
-        const version = peer.state.protocolVersion
-        if (version && isAtLeast(version, '2025-11-25')) return toolError(err.message)
-        throw new ProtocolError(ErrorCode.InvalidParams, err.message)
-      }
-      count('error')
-      this.options.logger.warn('tool_failed', { session: peer.sessionId, tool: name, err })
-      return toolError(`Tool error: ${name} failed: ${(err as Error)?.message ?? String(err)}`)
-    } finally {
-      peer.calls.end(req.id, controller)
     }
   }
 }
@@ -230,6 +198,7 @@ export class Dispatcher {
 function readInitializeParams(params: Record<string, unknown> | undefined): {
   protocolVersion: string
   clientInfo: { name: string; version: string } | undefined
+  capabilities: Record<string, unknown> | undefined
 } {
   const protocolVersion = params?.protocolVersion
   if (typeof protocolVersion !== 'string') throw invalidParams('initialize needs "protocolVersion"')
@@ -245,17 +214,9 @@ function readInitializeParams(params: Record<string, unknown> | undefined): {
     info && typeof info.name === 'string'
       ? { name: info.name, version: String(info.version ?? '') }
       : undefined
-  return { protocolVersion, clientInfo }
+  return { protocolVersion, clientInfo, capabilities }
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-function toolError(text: string): Record<string, unknown> {
-  return { content: [{ type: 'text', text }], isError: true }
-}
-
-function toRecord(result: ToolResult): Record<string, unknown> {
-  return result as unknown as Record<string, unknown>
 }

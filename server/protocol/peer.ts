@@ -9,6 +9,10 @@ export interface PeerState {
   /** Set by notifications/initialized. */
   clientReady: boolean
   clientInfo: { name: string; version: string } | undefined
+  /** What the client declared at initialize (`sampling`, `elicitation`, `roots`, ...). */
+  clientCapabilities?: Readonly<Record<string, unknown>> | undefined
+  /** The lowest `notifications/message` level the client asked for (logging/setLevel). */
+  logLevel?: string | undefined
 }
 
 /**
@@ -19,6 +23,10 @@ export interface McpPeer {
   readonly sessionId: string
   readonly state: PeerState
   readonly calls: PendingCalls
+  /** True from the moment the session starts closing. */
+  readonly isClosed: boolean
+  /** Aborts when the session has closed, whichever way; everything the protocol holds for it hangs on this. */
+  readonly signal: AbortSignal
   /**
    * Queues a message for the client; false when it could not be queued. A notification about a
    * request (progress) names it in `relatedTo`, so it travels on that request's stream.

@@ -4,11 +4,16 @@ import { registerBuiltinTools } from './builtin.ts'
 import { ToolInputError, ToolRegistrationError, UnknownToolError } from './errors.ts'
 import { ToolRegistry } from './registry.ts'
 
+const refused = () => Promise.reject(new Error('no client'))
 const ctx = {
   signal: new AbortController().signal,
   sessionId: 's',
   requestId: 1,
   progress: () => {},
+  log: () => {},
+  elicit: refused,
+  sample: refused,
+  listRoots: refused,
 }
 
 describe('ToolRegistry', () => {

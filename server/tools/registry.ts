@@ -1,5 +1,6 @@
 import type { TObject } from '@sinclair/typebox'
 import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler'
+import { Catalog } from '../protocol/catalog.ts'
 import { ToolInputError, ToolRegistrationError, UnknownToolError } from './errors.ts'
 import type {
   ToolContext,
@@ -21,8 +22,13 @@ const MAX_REPORTED_PROBLEMS = 5
 
 /** The tools a server offers; each tool's TypeBox schema is its published schema and its validator. */
 export class ToolRegistry {
-  readonly #tools = new Map<string, RegisteredTool>()
+  readonly #tools = new Catalog<RegisteredTool>()
   #listCache: ToolDescriptor[] | undefined
+
+  /** Called after a tool is added, removed, enabled or disabled (list_changed). */
+  set onChange(listener: (() => void) | undefined) {
+    this.#tools.onChange = listener
+  }
 
   /**
    * Registers a tool. The handler receives arguments already validated against `definition.input`.
@@ -36,7 +42,7 @@ export class ToolRegistry {
     if (!TOOL_NAME.test(name)) {
       throw new ToolRegistrationError(`tool name '${name}' must match ${TOOL_NAME.source}`)
     }
-    if (this.#tools.has(name))
+    if (this.#tools.registered(name))
       throw new ToolRegistrationError(`tool '${name}' is already registered`)
     const descriptor: ToolDescriptor = {
       name,
@@ -45,22 +51,40 @@ export class ToolRegistry {
       // Round-trip through JSON to publish the plain JSON Schema without TypeBox's symbol keys.
       inputSchema: JSON.parse(JSON.stringify(definition.input)),
     }
-    this.#tools.set(name, {
+    this.#listCache = undefined
+    this.#tools.add(name, {
       descriptor,
       check: TypeCompiler.Compile(definition.input) as TypeCheck<TObject>,
       handler: handler as ToolHandler<TObject>,
     })
-    this.#listCache = undefined
     return this
   }
 
+  /** Removes a tool; false when there is none of that name. */
+  remove(name: string): boolean {
+    this.#listCache = undefined
+    return this.#tools.remove(name)
+  }
+
+  /** Enables or disables a tool: a disabled tool is not listed and cannot be called. */
+  setEnabled(name: string, enabled: boolean): boolean {
+    this.#listCache = undefined
+    return this.#tools.setEnabled(name, enabled)
+  }
+
+  /** Whether an enabled tool of this name exists. */
   has(name: string): boolean {
-    return this.#tools.has(name)
+    return this.#tools.get(name) !== undefined
+  }
+
+  /** Enabled tools. */
+  get size(): number {
+    return this.#tools.size
   }
 
   /** What `tools/list` publishes, in registration order. */
   list(): ToolDescriptor[] {
-    this.#listCache ??= [...this.#tools.values()].map((t) => t.descriptor)
+    this.#listCache ??= this.#tools.values().map((t) => t.descriptor)
     return this.#listCache
   }
 

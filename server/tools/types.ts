@@ -1,4 +1,5 @@
 import type { Static, TObject } from '@sinclair/typebox'
+import type { HandlerContext } from '../protocol/context.ts'
 
 /** One item of a tool result's `content` array (MCP `ContentBlock`). */
 export type ContentBlock =
@@ -18,18 +19,11 @@ export interface ToolResult {
   isError?: boolean
 }
 
-/** What a tool handler sees besides its arguments. */
-export interface ToolContext {
-  /** Fires when the client cancels the call (notifications/cancelled) or its session ends. */
-  readonly signal: AbortSignal
-  readonly sessionId: string
-  readonly requestId: string | number
-  /**
-   * Reports progress as `notifications/progress` when the caller asked for it (a
-   * `_meta.progressToken`); does nothing otherwise.
-   */
-  progress(progress: number, total?: number, message?: string): void
-}
+/**
+ * What a tool handler sees besides its arguments: the same context prompts and resource reads get
+ * (`signal`, `progress`, `log`, `elicit`, `sample`, `listRoots`).
+ */
+export type ToolContext = HandlerContext
 
 export interface ToolDefinition<S extends TObject> {
   description: string

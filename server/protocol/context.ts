@@ -1,0 +1,201 @@
+import type { RequestId } from './jsonrpc.ts'
+import type { McpPeer } from './peer.ts'
+
+/** MCP `LoggingLevel`, lowest first. */
+export const LOGGING_LEVELS = [
+  'debug',
+  'info',
+  'notice',
+  'warning',
+  'error',
+  'critical',
+  'alert',
+  'emergency',
+] as const
+export type LoggingLevel = (typeof LOGGING_LEVELS)[number]
+const LEVEL_RANK = new Map<string, number>(LOGGING_LEVELS.map((l, i) => [l, i]))
+/** What a session gets before it sends logging/setLevel. */
+export const DEFAULT_LOGGING_LEVEL: LoggingLevel = 'info'
+
+export function isLoggingLevel(value: unknown): value is LoggingLevel {
+  return typeof value === 'string' && LEVEL_RANK.has(value)
+}
+
+/** The server-to-client requests a handler can make, and the client capability each needs. */
+export const INPUT_METHODS = {
+  'elicitation/create': 'elicitation',
+  'sampling/createMessage': 'sampling',
+  'roots/list': 'roots',
+} as const
+export type InputMethod = keyof typeof INPUT_METHODS
+
+/** `elicitation/create` parameters (form mode): a message and a flat JSON Schema object. */
+export interface ElicitParams {
+  message: string
+  requestedSchema: { type: 'object'; properties: Record<string, unknown>; required?: string[] }
+  [key: string]: unknown
+}
+export interface ElicitResult {
+  action: 'accept' | 'decline' | 'cancel'
+  content?: Record<string, string | number | boolean | string[]>
+}
+/** `sampling/createMessage` parameters; see the MCP schema for the optional fields. */
+export interface SampleParams {
+  messages: Array<{ role: 'user' | 'assistant'; content: unknown }>
+  maxTokens: number
+  [key: string]: unknown
+}
+export interface SampleResult {
+  role: 'user' | 'assistant'
+  content: unknown
+  model: string
+  stopReason?: string
+  [key: string]: unknown
+}
+export interface Root {
+  uri: string
+  name?: string
+}
+
+/**
+ * How input requests travel; the protocol era decides. Under 2025 revisions it is a JSON-RPC
+ * request on the session (OutboundRequests). A 2026-07-28 era can serve the same handler with its
+ * multi-round-trip pattern: answer from the retry's `inputResponses` by `ordinal`, or end the
+ * attempt with an `InputRequiredResult`. Either way the handler just awaits a promise.
+ */
+export interface InputChannel {
+  /**
+   * Resolves with the client's result; rejects when refused, timed out, cancelled by `signal`, or
+   * when the session ends. `ordinal` counts the input requests of this call from 1.
+   */
+  request(
+    peer: McpPeer,
+    relatedTo: RequestId,
+    method: InputMethod,
+    params: Record<string, unknown>,
+    signal: AbortSignal,
+    ordinal: number,
+  ): Promise<Record<string, unknown>>
+}
+
+/**
+ * What every handler (tool, prompt, resource read, completion) sees besides its arguments. The
+ * same on every transport and protocol era.
+ */
+export interface HandlerContext {
+  /** Fires when the client cancels the request (notifications/cancelled) or its session ends. */
+  readonly signal: AbortSignal
+  readonly sessionId: string
+  readonly requestId: RequestId
+  /** `notifications/progress` when the caller asked for it (a `_meta.progressToken`). No-op after the call. */
+  progress(progress: number, total?: number, message?: string): void
+  /** `notifications/message` at or above the session's logging level, on the request's stream. No-op after the call. */
+  log(level: LoggingLevel, data: unknown, logger?: string): void
+  /** Asks the user through the client (`elicitation/create`). */
+  elicit(params: ElicitParams): Promise<ElicitResult>
+  /** Asks the client's model (`sampling/createMessage`). */
+  sample(params: SampleParams): Promise<SampleResult>
+  /** The client's roots (`roots/list`). */
+  listRoots(): Promise<{ roots: Root[] }>
+}
+
+/** An input request the client cannot serve, or that did not get an answer. */
+export class InputRequestError extends Error {
+  override readonly name = 'InputRequestError'
+}
+
+/** The context of one request; the dispatcher ends it when the request is answered. */
+export class CallContext implements HandlerContext {
+  readonly #peer: McpPeer
+  readonly #progressToken: string | number | undefined
+  readonly #input: InputChannel
+  #ended = false
+  #inputs = 0
+
+  constructor(
+    peer: McpPeer,
+    readonly requestId: RequestId,
+    readonly signal: AbortSignal,
+    meta: unknown,
+    input: InputChannel,
+  ) {
+    this.#peer = peer
+    this.#input = input
+    const token = (meta as { progressToken?: unknown } | undefined)?.progressToken
+    this.#progressToken = typeof token === 'string' || typeof token === 'number' ? token : undefined
+  }
+
+  get sessionId(): string {
+    return this.#peer.sessionId
+  }
+
+  /** The request was answered (or abandoned): later progress and log calls do nothing. */
+  end(): void {
+    this.#ended = true
+  }
+
+  #live(): boolean {
+    return !this.#ended && !this.signal.aborted
+  }
+
+  progress(progress: number, total?: number, message?: string): void {
+    if (this.#progressToken === undefined || !this.#live()) return
+    const params: Record<string, unknown> = { progressToken: this.#progressToken, progress }
+    if (total !== undefined) params.total = total
+    if (message !== undefined) params.message = message
+    this.#peer.send({ jsonrpc: '2.0', method: 'notifications/progress', params }, this.requestId)
+  }
+
+  log(level: LoggingLevel, data: unknown, logger?: string): void {
+    if (!this.#live()) return
+    const floor = LEVEL_RANK.get(this.#peer.state.logLevel ?? DEFAULT_LOGGING_LEVEL) ?? 0
+    if ((LEVEL_RANK.get(level) ?? 0) < floor) return
+    const params: Record<string, unknown> = { level, data }
+    if (logger !== undefined) params.logger = logger
+    this.#peer.send({ jsonrpc: '2.0', method: 'notifications/message', params }, this.requestId)
+  }
+
+  elicit(params: ElicitParams): Promise<ElicitResult> {
+    return this.#ask('elicitation/create', params) as Promise<unknown> as Promise<ElicitResult>
+  }
+
+  sample(params: SampleParams): Promise<SampleResult> {
+    return this.#ask('sampling/createMessage', params) as Promise<unknown> as Promise<SampleResult>
+  }
+
+  listRoots(): Promise<{ roots: Root[] }> {
+    return this.#ask('roots/list', {}) as Promise<unknown> as Promise<{ roots: Root[] }>
+  }
+
+  async #ask(method: InputMethod, params: Record<string, unknown>) {
+    if (this.#ended) throw new InputRequestError(`Input request: ${method} after the call ended`)
+    const capability = INPUT_METHODS[method]
+    if (this.#peer.state.clientCapabilities?.[capability] === undefined) {
+      throw new InputRequestError(
+        `Input request refused: the client of session ${this.sessionId} did not declare the ${capability} capability`,
+      )
+    }
+    this.#inputs++
+    return this.#input.request(
+      this.#peer,
+      this.requestId,
+      method,
+      params,
+      this.signal,
+      this.#inputs,
+    )
+  }
+}
+
+/** What a completion function gets besides the partial value. */
+export interface CompletionContext {
+  /** Arguments or variables the client already resolved (`context.arguments`). */
+  readonly arguments: Readonly<Record<string, string>>
+  readonly signal: AbortSignal
+}
+
+/** Suggests values for one argument or template variable from the partial `value`. */
+export type Completer = (
+  value: string,
+  ctx: CompletionContext,
+) => Promise<readonly string[]> | readonly string[]

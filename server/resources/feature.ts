@@ -1,0 +1,103 @@
+import { paginate } from '../protocol/catalog.ts'
+import { invalidParams, ProtocolError } from '../protocol/errors.ts'
+import type { McpFeature, MethodHandler, PeerDirectory } from '../protocol/feature.ts'
+import type { JsonRpcRequest } from '../protocol/jsonrpc.ts'
+import type { McpPeer } from '../protocol/peer.ts'
+import type { ResourceRegistry } from './registry.ts'
+
+/** MCP's error code for a URI no resource answers to. */
+export const RESOURCE_NOT_FOUND = -32002
+/** URIs one session may watch; more subscriptions are refused. */
+export const MAX_SUBSCRIPTIONS_PER_SESSION = 1_000
+
+/**
+ * resources/list, resources/templates/list, resources/read and subscriptions. Subscriptions live
+ * with their session (a WeakMap keyed by it), so a closed session leaves nothing behind.
+ */
+export class ResourcesFeature implements McpFeature {
+  readonly methods: ReadonlyMap<string, MethodHandler>
+  readonly #subscriptions = new WeakMap<McpPeer, Set<string>>()
+
+  constructor(
+    private readonly registry: ResourceRegistry,
+    private readonly directory: PeerDirectory,
+  ) {
+    this.methods = new Map<string, MethodHandler>([
+      ['resources/list', (req) => this.#list(req)],
+      ['resources/templates/list', (req) => this.#listTemplates(req)],
+      [
+        'resources/read',
+        async (req, ctx) => {
+          const uri = uriParam(req)
+          const contents = await this.registry.read(uri, ctx)
+          if (!contents) throw notFound(uri)
+          return { contents }
+        },
+      ],
+      ['resources/subscribe', (req, _ctx, peer) => this.#subscribe(req, peer)],
+      [
+        'resources/unsubscribe',
+        (req, _ctx, peer) => {
+          this.#subscriptions.get(peer)?.delete(uriParam(req))
+          return {}
+        },
+      ],
+    ])
+  }
+
+  capabilities(): Record<string, unknown> | undefined {
+    if (this.registry.resources.size === 0 && this.registry.templates.size === 0) return undefined
+    return { resources: { subscribe: true, listChanged: true } }
+  }
+
+  /** Sends `notifications/resources/updated` to every session subscribed to `uri`. */
+  notifyUpdated(uri: string): number {
+    let sent = 0
+    for (const peer of this.directory.peers()) {
+      if (!this.#subscriptions.get(peer)?.has(uri)) continue
+      peer.send({ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri } })
+      sent++
+    }
+    return sent
+  }
+
+  #list(req: JsonRpcRequest): Record<string, unknown> {
+    const { page, nextCursor } = paginate(this.registry.resources.values(), req.params?.cursor)
+    return { resources: page.map((r) => r.descriptor), ...(nextCursor ? { nextCursor } : {}) }
+  }
+
+  #listTemplates(req: JsonRpcRequest): Record<string, unknown> {
+    const { page, nextCursor } = paginate(this.registry.templates.values(), req.params?.cursor)
+    return {
+      resourceTemplates: page.map((t) => t.descriptor),
+      ...(nextCursor ? { nextCursor } : {}),
+    }
+  }
+
+  #subscribe(req: JsonRpcRequest, peer: McpPeer): Record<string, unknown> {
+    const uri = uriParam(req)
+    if (!this.registry.knows(uri)) throw notFound(uri)
+    let set = this.#subscriptions.get(peer)
+    if (!set) {
+      set = new Set()
+      this.#subscriptions.set(peer, set)
+    }
+    if (!set.has(uri) && set.size >= MAX_SUBSCRIPTIONS_PER_SESSION) {
+      throw invalidParams(
+        `session ${peer.sessionId} already watches ${MAX_SUBSCRIPTIONS_PER_SESSION} resources, its limit`,
+      )
+    }
+    set.add(uri)
+    return {}
+  }
+}
+
+function uriParam(req: JsonRpcRequest): string {
+  const uri = req.params?.uri
+  if (typeof uri !== 'string' || uri === '') throw invalidParams(`${req.method} needs a "uri"`)
+  return uri
+}
+
+function notFound(uri: string): ProtocolError {
+  return new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri })
+}
