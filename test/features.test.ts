@@ -383,6 +383,30 @@ for (const transport of TRANSPORTS) {
   })
 }
 
+describe('JSON replies (--prefer-json)', () => {
+  test('log messages and an elicitation travel on the standalone stream; the body is the result', async () => {
+    await using server = startFeatureServer({ preferJson: true })
+    await using c = await connect(server.url, 'streamable')
+    const logs: unknown[] = []
+    c.client.setNotificationHandler(LoggingMessageNotificationSchema, (note) => {
+      logs.push(note.params.data)
+    })
+    c.client.setRequestHandler(ElicitRequestSchema, () => ({
+      action: 'accept',
+      content: { name: 'Ada' },
+    }))
+    await c.client.setLoggingLevel('error')
+    expect(await c.client.callTool({ name: 'log_levels', arguments: {} })).toEqual({
+      content: [{ type: 'text', text: 'logged' }],
+    })
+    expect(await c.client.callTool({ name: 'ask', arguments: {} })).toEqual({
+      content: [{ type: 'text', text: 'accept:Ada' }],
+    })
+    await waitFor('the log message on the standalone stream', () => logs.length === 1)
+    expect(logs).toEqual(['an error'])
+  })
+})
+
 describe('input request responses', () => {
   test('a response for an id the server never asked is ignored and counted', async () => {
     await using server = startFeatureServer()

@@ -255,7 +255,10 @@ export class StreamableHttpTransport {
       if (next === null) break
       if (typeof next !== 'object') continue
       const message = JSON.parse(next.json) as Record<string, unknown>
-      if (!('method' in message)) answers.push(message)
+      // A JSON body carries only the responses; what a handler sends meanwhile (log, progress,
+      // an input request) goes to the standalone stream instead of being lost.
+      if ('method' in message) session.send(message as unknown as JsonRpcMessage)
+      else answers.push(message)
     }
     const closed = session.isClosed
     session.releaseStream(stream)
