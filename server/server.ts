@@ -137,8 +137,16 @@ export class SluiceServer {
       logger: this.logger,
     })
     this.#resourcesFeature = new ResourcesFeature(this.resources, directory)
-    const listChanged = (what: string) => () =>
-      broadcast(directory, { jsonrpc: '2.0', method: `notifications/${what}/list_changed` })
+    // One list_changed per kind and tick: registering a hundred tools at once sends one.
+    const scheduled = new Set<string>()
+    const listChanged = (what: string) => () => {
+      if (scheduled.has(what)) return
+      scheduled.add(what)
+      queueMicrotask(() => {
+        scheduled.delete(what)
+        broadcast(directory, { jsonrpc: '2.0', method: `notifications/${what}/list_changed` })
+      })
+    }
     this.tools.onChange = listChanged('tools')
     this.resources.resources.onChange = listChanged('resources')
     this.resources.templates.onChange = listChanged('resources')

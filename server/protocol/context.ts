@@ -29,12 +29,18 @@ export const INPUT_METHODS = {
 } as const
 export type InputMethod = keyof typeof INPUT_METHODS
 
-/** `elicitation/create` parameters (form mode): a message and a flat JSON Schema object. */
-export interface ElicitParams {
-  message: string
-  requestedSchema: { type: 'object'; properties: Record<string, unknown>; required?: string[] }
-  [key: string]: unknown
-}
+/**
+ * `elicitation/create` parameters: form mode (a message and a flat JSON Schema object), or URL
+ * mode (2025-11-25: the user visits `url`; needs the client's `elicitation.url` capability).
+ */
+export type ElicitParams =
+  | {
+      mode?: 'form'
+      message: string
+      requestedSchema: { type: 'object'; properties: Record<string, unknown>; required?: string[] }
+      [key: string]: unknown
+    }
+  | { mode: 'url'; message: string; url: string; elicitationId: string; [key: string]: unknown }
 export interface ElicitResult {
   action: 'accept' | 'decline' | 'cancel'
   content?: Record<string, string | number | boolean | string[]>
@@ -170,9 +176,15 @@ export class CallContext implements HandlerContext {
   async #ask(method: InputMethod, params: Record<string, unknown>) {
     if (this.#ended) throw new InputRequestError(`Input request: ${method} after the call ended`)
     const capability = INPUT_METHODS[method]
-    if (this.#peer.state.clientCapabilities?.[capability] === undefined) {
+    const declared = this.#peer.state.clientCapabilities?.[capability]
+    // URL-mode elicitation (2025-11-25) needs `elicitation.url`; form mode needs `elicitation`.
+    const urlMode = method === 'elicitation/create' && params.mode === 'url'
+    const missing = urlMode
+      ? (declared as { url?: unknown } | undefined)?.url === undefined
+      : declared === undefined
+    if (missing) {
       throw new InputRequestError(
-        `Input request refused: the client of session ${this.sessionId} did not declare the ${capability} capability`,
+        `Input request refused: the client of session ${this.sessionId} did not declare the ${urlMode ? 'elicitation.url' : capability} capability`,
       )
     }
     this.#inputs++

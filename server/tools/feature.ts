@@ -33,8 +33,8 @@ export class ToolsFeature implements McpFeature {
     ])
   }
 
-  capabilities(): Record<string, unknown> {
-    return { tools: { listChanged: true } }
+  capabilities(): Record<string, unknown> | undefined {
+    return this.options.tools.size === 0 ? undefined : { tools: { listChanged: true } }
   }
 
   /** Seed-server compatibility: a method naming a registered tool is a call of that tool. */
