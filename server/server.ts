@@ -1,20 +1,15 @@
 import type { TObject } from '@sinclair/typebox'
 import { registerConformanceFixtures } from '../conformance/fixtures.ts'
 import pkg from '../package.json' with { type: 'json' }
-import { CompletionFeature } from './completion/feature.ts'
 import type { Config } from './config.ts'
+import { composeFeatures, type RegistrationKind, registrations } from './features.ts'
 import { createHttpApp, type HttpRoutes } from './http/app.ts'
-import { LoggingFeature } from './logging/feature.ts'
 import { createLogger, type Logger } from './observability/log.ts'
 import { createServerMetrics, type ServerMetrics } from './observability/server-metrics.ts'
-import { PromptsFeature } from './prompts/feature.ts'
 import { PromptRegistry } from './prompts/registry.ts'
 import type { PromptDefinition, PromptHandler } from './prompts/types.ts'
-import { Dispatcher } from './protocol/dispatcher.ts'
-import { broadcast, type PeerDirectory } from './protocol/feature.ts'
-import { OutboundRequests } from './protocol/outbound-requests.ts'
-import type { McpPeer } from './protocol/peer.ts'
-import { ResourcesFeature } from './resources/feature.ts'
+import type { OutboundRequests } from './protocol/outbound-requests.ts'
+import type { ResourcesFeature } from './resources/feature.ts'
 import { ResourceRegistry } from './resources/registry.ts'
 import type {
   ResourceMeta,
@@ -24,7 +19,6 @@ import type {
 } from './resources/types.ts'
 import { SessionRegistry } from './session/registry.ts'
 import { registerBuiltinTools } from './tools/builtin.ts'
-import { ToolsFeature } from './tools/feature.ts'
 import { ToolRegistry } from './tools/registry.ts'
 import type { ToolDefinition, ToolHandler } from './tools/types.ts'
 import { BearerAuth } from './transport/auth.ts'
@@ -32,6 +26,8 @@ import { CorsPolicy } from './transport/cors.ts'
 import { LegacySseTransport } from './transport/legacy-sse.ts'
 import { OriginGuard } from './transport/origin-guard.ts'
 import { StreamableHttpTransport } from './transport/streamable-http.ts'
+
+export type { RegistrationKind } from './features.ts'
 
 export const SERVER_NAME = 'sluice'
 export const SERVER_VERSION: string = pkg.version
@@ -110,60 +106,19 @@ export class SluiceServer {
     const serverInfo = options.serverInfo ?? { name: SERVER_NAME, version: SERVER_VERSION }
     if (options.builtinTools !== false) registerBuiltinTools(this.tools)
     if (config.profile === 'conformance') registerConformanceFixtures(this)
-    this.inputRequests = new OutboundRequests({
-      timeoutMs: config.inputRequestTimeoutMs,
-      maxPerSession: MAX_INPUT_REQUESTS_PER_SESSION,
-      requests: this.metrics.registry.counter(
-        'sluice_input_requests_total',
-        'Server-to-client requests (elicitation, sampling, roots), by method and outcome.',
-      ),
-      ignoredResponses: this.metrics.registry.counter(
-        'sluice_input_responses_ignored_total',
-        'Client responses for unknown or already settled input request ids.',
-      ),
-      limitRefusals: this.metrics.limitRefusals,
-    })
-    this.metrics.registry.gauge(
-      'sluice_input_requests_pending',
-      'Server-to-client requests waiting for the client.',
-      () => this.inputRequests.pending,
-    )
-    const directory: PeerDirectory = { peers: () => this.#initializedPeers() }
-    const tools = new ToolsFeature({
+    const features = composeFeatures({
+      config,
+      metrics: this.metrics,
+      logger: this.logger,
       tools: this.tools,
-      toolCalls: this.metrics.toolCalls,
-      limitRefusals: this.metrics.limitRefusals,
-      maxCallsPerSession: config.maxCallsPerSession,
-      logger: this.logger,
-    })
-    this.#resourcesFeature = new ResourcesFeature(this.resources, directory)
-    // One list_changed per kind and tick: registering a hundred tools at once sends one.
-    const scheduled = new Set<string>()
-    const listChanged = (what: string) => () => {
-      if (scheduled.has(what)) return
-      scheduled.add(what)
-      queueMicrotask(() => {
-        scheduled.delete(what)
-        broadcast(directory, { jsonrpc: '2.0', method: `notifications/${what}/list_changed` })
-      })
-    }
-    this.tools.onChange = listChanged('tools')
-    this.resources.resources.onChange = listChanged('resources')
-    this.resources.templates.onChange = listChanged('resources')
-    this.prompts.prompts.onChange = listChanged('prompts')
-    const dispatcher = new Dispatcher({
-      features: [
-        tools,
-        this.#resourcesFeature,
-        new PromptsFeature(this.prompts),
-        new CompletionFeature(this.prompts, this.resources),
-        new LoggingFeature(),
-      ],
-      input: this.inputRequests,
-      directCall: (method) => tools.directCall(method),
+      resources: this.resources,
+      prompts: this.prompts,
+      sessions: this.sessions,
       serverInfo,
-      logger: this.logger,
     })
+    this.inputRequests = features.inputRequests
+    this.#resourcesFeature = features.resources
+    const dispatcher = features.dispatcher
     const legacy = new LegacySseTransport({
       registry: this.sessions,
       dispatcher,
@@ -269,34 +224,17 @@ export class SluiceServer {
    * sessions get the matching list_changed notification. False when nothing had that name.
    */
   remove(kind: RegistrationKind, name: string): boolean {
-    return this.#catalog(kind).remove(name)
+    return registrations(this, kind).remove(name)
   }
 
   /** Enables or disables a registration: a disabled one is neither listed nor callable. */
   setEnabled(kind: RegistrationKind, name: string, enabled: boolean): boolean {
-    return this.#catalog(kind).setEnabled(name, enabled)
+    return registrations(this, kind).setEnabled(name, enabled)
   }
 
   /** Sends `notifications/resources/updated` to the sessions subscribed to `uri`; how many. */
   notifyResourceUpdated(uri: string): number {
     return this.#resourcesFeature.notifyUpdated(uri)
-  }
-
-  #catalog(kind: RegistrationKind): {
-    remove(name: string): boolean
-    setEnabled(name: string, enabled: boolean): boolean
-  } {
-    if (kind === 'tool') return this.tools
-    if (kind === 'resource') return this.resources.resources
-    if (kind === 'resourceTemplate') return this.resources.templates
-    return this.prompts.prompts
-  }
-
-  *#initializedPeers(): Iterable<McpPeer> {
-    for (const id of this.sessions.ids()) {
-      const session = this.sessions.get(id)
-      if (session && !session.isClosed && session.state.protocolVersion) yield session
-    }
   }
 
   /** The base URL once listening. */
@@ -380,11 +318,6 @@ export class SluiceServer {
 function listenerOf(app: ReturnType<typeof createHttpApp>): Bun.Server<unknown> | null {
   return (app as unknown as { getServer(): Bun.Server<unknown> | null }).getServer()
 }
-/** What `remove` and `setEnabled` act on. */
-export type RegistrationKind = 'tool' | 'resource' | 'resourceTemplate' | 'prompt'
-
-/** Input requests one session may have waiting for the client. */
-const MAX_INPUT_REQUESTS_PER_SESSION = 16
 
 /** The reconnection delay a priming event suggests to Streamable HTTP clients. */
 const PRIMING_RETRY_MS = 1_000

@@ -78,12 +78,41 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * One async frame per request (the hot path): resolve the handler, run it as a cancellable call
+   * of the session with its context, end the call, then send the result or the error.
+   */
   async #answer(req: JsonRpcRequest, peer: McpPeer, options?: DispatchOptions): Promise<void> {
+    let controller: AbortController | undefined
+    let ctx: CallContext | undefined
     try {
-      const result = await this.#route(req, peer, options)
+      let result: Record<string, unknown> | undefined
+      if (req.method === 'initialize') result = this.#initialize(req, peer)
+      else if (req.method === 'ping') result = {}
+      else {
+        const handler = this.#handler(req, peer, options)
+        controller = peer.calls.begin(req.id)
+        if (!controller)
+          throw invalidRequest(`request id ${JSON.stringify(req.id)} is already in flight`)
+        ctx = new CallContext(
+          peer,
+          req.id,
+          controller.signal,
+          req.params?._meta,
+          this.options.input,
+        )
+        result = await handler(req, ctx, peer)
+        this.#endCall(req, peer, controller, ctx)
+        // A cancelled request sends nothing; its stream stops waiting for it.
+        if (controller.signal.aborted) return peer.endWithoutResponse(req.id)
+      }
       if (result) peer.send(resultMessage(req.id, result))
       else peer.endWithoutResponse(req.id)
     } catch (err) {
+      if (controller && ctx) {
+        this.#endCall(req, peer, controller, ctx)
+        if (controller.signal.aborted) return peer.endWithoutResponse(req.id)
+      }
       const error =
         err instanceof ProtocolError
           ? err
@@ -99,55 +128,31 @@ export class Dispatcher {
     }
   }
 
-  /** Not async: a throw here is caught by `#answer`'s await, and calls skip one promise layer. */
-  #route(
-    req: JsonRpcRequest,
-    peer: McpPeer,
-    options?: DispatchOptions,
-  ): Promise<Record<string, unknown> | undefined> | Record<string, unknown> {
-    if (req.method === 'initialize') return this.#initialize(req, peer)
-    if (req.method === 'ping') return {}
-    let handler = this.#handlers.get(req.method)
+  /** The handler of a feature method. @throws ProtocolError for unknown methods or before initialize. */
+  #handler(req: JsonRpcRequest, peer: McpPeer, options?: DispatchOptions): MethodHandler {
+    const handler = this.#handlers.get(req.method)
     if (handler) {
       if (!peer.state.protocolVersion) {
         throw invalidRequest(
           `session ${peer.sessionId} is not initialized; send initialize before ${req.method}`,
         )
       }
-    } else if (options?.directToolCalls) {
-      // The direct tool-call flow answers these without an initialize handshake; scripts rely on it.
-      handler = this.options.directCall?.(req.method)
+      return handler
     }
-    if (!handler) throw methodNotFound(req.method)
-    return this.#run(req, peer, handler)
+    // The direct tool-call flow answers these without an initialize handshake; scripts rely on it.
+    const direct = options?.directToolCalls ? this.options.directCall?.(req.method) : undefined
+    if (!direct) throw methodNotFound(req.method)
+    return direct
   }
 
-  /** Runs a handler as a cancellable call of the session, with its context. */
-  async #run(
+  #endCall(
     req: JsonRpcRequest,
     peer: McpPeer,
-    handler: MethodHandler,
-  ): Promise<Record<string, unknown> | undefined> {
-    const controller = peer.calls.begin(req.id)
-    if (!controller)
-      throw invalidRequest(`request id ${JSON.stringify(req.id)} is already in flight`)
-    const ctx = new CallContext(
-      peer,
-      req.id,
-      controller.signal,
-      req.params?._meta,
-      this.options.input,
-    )
-    try {
-      const result = await handler(req, ctx, peer)
-      return controller.signal.aborted ? undefined : result
-    } catch (err) {
-      if (controller.signal.aborted) return undefined
-      throw err
-    } finally {
-      ctx.end()
-      peer.calls.end(req.id, controller)
-    }
+    controller: AbortController,
+    ctx: CallContext,
+  ): void {
+    ctx.end()
+    peer.calls.end(req.id, controller)
   }
 
   #notify(note: JsonRpcNotification, peer: McpPeer): void {
