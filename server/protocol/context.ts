@@ -1,3 +1,4 @@
+import { checkElicitedContent } from './elicitation-check.ts'
 import type { RequestId } from './jsonrpc.ts'
 import type { McpPeer } from './peer.ts'
 
@@ -41,6 +42,8 @@ export type ElicitParams =
       [key: string]: unknown
     }
   | { mode: 'url'; message: string; url: string; elicitationId: string; [key: string]: unknown }
+type FormSchema = { properties?: Record<string, unknown>; required?: string[] }
+
 export interface ElicitResult {
   action: 'accept' | 'decline' | 'cancel'
   content?: Record<string, string | number | boolean | string[]>
@@ -161,8 +164,17 @@ export class CallContext implements HandlerContext {
     this.#peer.send({ jsonrpc: '2.0', method: 'notifications/message', params }, this.requestId)
   }
 
-  elicit(params: ElicitParams): Promise<ElicitResult> {
-    return this.#ask('elicitation/create', params) as Promise<unknown> as Promise<ElicitResult>
+  async elicit(params: ElicitParams): Promise<ElicitResult> {
+    const result = (await this.#ask('elicitation/create', params)) as unknown as ElicitResult
+    if (result.action === 'accept' && params.mode !== 'url') {
+      const problem = checkElicitedContent(params.requestedSchema as FormSchema, result.content)
+      if (problem) {
+        throw new InputRequestError(
+          `Input request: the client's answer does not fit the requested schema: ${problem}`,
+        )
+      }
+    }
+    return result
   }
 
   sample(params: SampleParams): Promise<SampleResult> {
