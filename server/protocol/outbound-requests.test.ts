@@ -9,6 +9,7 @@ function fakePeer() {
   const sent: Array<{ message: JsonRpcMessage; relatedTo: unknown }> = []
   const closed = new AbortController()
   let isClosed = false
+  let accepting = true
   const peer = {
     sessionId: 's1',
     state: { protocolVersion: '2025-11-25', clientReady: true, clientInfo: undefined },
@@ -19,13 +20,16 @@ function fakePeer() {
     signal: closed.signal,
     send(message: JsonRpcMessage, relatedTo?: unknown) {
       sent.push({ message, relatedTo })
-      return true
+      return accepting
     },
     endWithoutResponse() {},
   } satisfies McpPeer
   return {
     peer,
     sent,
+    refuseSends() {
+      accepting = false
+    },
     close() {
       isClosed = true
       closed.abort('client_abort')
@@ -147,5 +151,33 @@ describe('OutboundRequests', () => {
     expect(out.pending).toBe(0)
     expect(requests.get({ method: 'roots/list', outcome: 'session_closed' })).toBe(1)
     await expect(out.request(peer, 3, 'roots/list', {}, signal)).rejects.toThrow('closed')
+  })
+
+  test('a request the session cannot queue fails at once and holds nothing', async () => {
+    const { out, requests } = outbound()
+    const { peer, refuseSends } = fakePeer()
+    refuseSends()
+    await expect(
+      out.request(peer, 1, 'roots/list', {}, new AbortController().signal),
+    ).rejects.toThrow('could not be sent')
+    expect(out.pending).toBe(0)
+    expect(requests.get({ method: 'roots/list', outcome: 'undeliverable' })).toBe(1)
+  })
+
+  test('a send that closes the session (queue full) releases the request once', async () => {
+    const { out, requests } = outbound()
+    const { peer, refuseSends, close } = fakePeer()
+    const send = peer.send
+    refuseSends()
+    peer.send = (message, relatedTo) => {
+      close()
+      return send(message, relatedTo)
+    }
+    await expect(
+      out.request(peer, 1, 'roots/list', {}, new AbortController().signal),
+    ).rejects.toThrow('closed')
+    expect(out.pending).toBe(0)
+    expect(requests.get({ method: 'roots/list', outcome: 'session_closed' })).toBe(1)
+    expect(requests.get({ method: 'roots/list', outcome: 'undeliverable' })).toBe(0)
   })
 })

@@ -18,7 +18,14 @@ export interface OutboundRequestsOptions {
 }
 
 /** The outcomes an input request can end with; the `outcome` label. */
-export type InputOutcome = 'ok' | 'error' | 'invalid' | 'timeout' | 'cancelled' | 'session_closed'
+export type InputOutcome =
+  | 'ok'
+  | 'error'
+  | 'invalid'
+  | 'timeout'
+  | 'cancelled'
+  | 'session_closed'
+  | 'undeliverable'
 
 interface Pending {
   readonly method: InputMethod
@@ -135,7 +142,18 @@ export class OutboundRequests implements InputChannel {
     signal.addEventListener('abort', pending.onAbort, { once: true })
     session.pending.set(id, pending)
     this.#pending++
-    peer.send({ jsonrpc: '2.0', id, method, params }, relatedTo)
+    const sent = peer.send({ jsonrpc: '2.0', id, method, params }, relatedTo)
+    // Not queued: nothing will answer, so fail now. (A full queue closes the session, whose
+    // close path may have released this request already.)
+    if (!sent && session.pending.get(id) === pending) {
+      this.#release(session, id, pending)
+      this.#count(method, 'undeliverable')
+      reject(
+        new InputRequestError(
+          `Input request: ${method} could not be sent to session ${peer.sessionId}`,
+        ),
+      )
+    }
     return promise
   }
 
