@@ -1,7 +1,14 @@
 import type { TObject } from '@sinclair/typebox'
 import { type Config, DEFAULT_CONFIG, SETTINGS, validateConfig } from './config.ts'
 import type { Logger } from './observability/log.ts'
-import { SluiceServer } from './server.ts'
+import type { PromptDefinition, PromptHandler } from './prompts/types.ts'
+import type {
+  ResourceMeta,
+  ResourceReader,
+  ResourceTemplateMeta,
+  TemplateReader,
+} from './resources/types.ts'
+import { type RegistrationKind, SluiceServer } from './server.ts'
 import type { ToolDefinition, ToolHandler } from './tools/types.ts'
 
 /** `createServer`'s options: the server's identity, and any setting of the configuration table. */
@@ -24,7 +31,7 @@ export interface ListeningAddress {
 }
 
 /**
- * An MCP server: register tools, then either `listen()`, or mount it in your own server with
+ * An MCP server: register tools, resources and prompts, then either `listen()`, or mount it in your own server with
  * `fetch` (Bun.serve) or `plugin()` (Elysia). Every way serves the same sessions, limits and
  * /metrics.
  */
@@ -44,6 +51,43 @@ export class Sluice implements AsyncDisposable {
   ): this {
     this.#server.tool(name, definition, handler)
     return this
+  }
+
+  /** Registers a resource at a fixed URI; its read returns text, bytes or the full contents. */
+  resource(uri: string, meta: ResourceMeta, read: ResourceReader): this {
+    this.#server.resource(uri, meta, read)
+    return this
+  }
+
+  /** Registers a resource template (`users://{id}/profile`), with completion for its variables. */
+  resourceTemplate(uriTemplate: string, meta: ResourceTemplateMeta, read: TemplateReader): this {
+    this.#server.resourceTemplate(uriTemplate, meta, read)
+    return this
+  }
+
+  /** Registers a prompt: its TypeBox `args` are both the published arguments and the validator. */
+  prompt<S extends TObject>(
+    name: string,
+    definition: PromptDefinition<S>,
+    handler: PromptHandler<S>,
+  ): this {
+    this.#server.prompt(name, definition, handler)
+    return this
+  }
+
+  /** Removes a registration at run time; sessions get list_changed. False when there was none. */
+  remove(kind: RegistrationKind, name: string): boolean {
+    return this.#server.remove(kind, name)
+  }
+
+  /** Enables or disables a registration: a disabled one is neither listed nor callable. */
+  setEnabled(kind: RegistrationKind, name: string, enabled: boolean): boolean {
+    return this.#server.setEnabled(kind, name, enabled)
+  }
+
+  /** Sends `notifications/resources/updated` to the sessions subscribed to `uri`; how many. */
+  notifyResourceUpdated(uri: string): number {
+    return this.#server.notifyResourceUpdated(uri)
   }
 
   /** The validated configuration this server runs with. */

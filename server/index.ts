@@ -12,6 +12,33 @@ export {
 } from './create-server.ts'
 export type { Logger } from './observability/log.ts'
 export type {
+  PromptDefinition,
+  PromptHandler,
+  PromptMessage,
+  PromptResult,
+} from './prompts/types.ts'
+export type {
+  Completer,
+  CompletionContext,
+  ElicitParams,
+  ElicitResult,
+  HandlerContext,
+  LoggingLevel,
+  Root,
+  SampleParams,
+  SampleResult,
+} from './protocol/context.ts'
+export type {
+  ReadReturn,
+  ResourceContents,
+  ResourceMeta,
+  ResourceReader,
+  ResourceTemplateMeta,
+  TemplateReader,
+  TemplateVariables,
+} from './resources/types.ts'
+export type { RegistrationKind } from './server.ts'
+export type {
   ContentBlock,
   ToolContext,
   ToolDefinition,

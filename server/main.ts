@@ -30,6 +30,11 @@ async function main(): Promise<void> {
     builtinTools: command.demoTools,
     serverInfo: command.serverInfo,
   })
+  if (command.config.profile === 'conformance') {
+    // Loaded only when asked for: the fixtures live beside the suite's runner, not in the package.
+    const { registerConformanceFixtures } = await import('../conformance/fixtures.ts')
+    registerConformanceFixtures(server)
+  }
   try {
     await loadToolModules(command.toolModules, new Sluice(server))
   } catch (err) {

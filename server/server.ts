@@ -1,5 +1,4 @@
 import type { TObject } from '@sinclair/typebox'
-import { registerConformanceFixtures } from '../conformance/fixtures.ts'
 import pkg from '../package.json' with { type: 'json' }
 import type { Config } from './config.ts'
 import { composeFeatures, type RegistrationKind, registrations } from './features.ts'
@@ -105,7 +104,6 @@ export class SluiceServer {
     )
     const serverInfo = options.serverInfo ?? { name: SERVER_NAME, version: SERVER_VERSION }
     if (options.builtinTools !== false) registerBuiltinTools(this.tools)
-    if (config.profile === 'conformance') registerConformanceFixtures(this)
     const features = composeFeatures({
       config,
       metrics: this.metrics,

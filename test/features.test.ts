@@ -6,6 +6,7 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js'
 import { Type } from '@sinclair/typebox'
+import { createServer } from '../server/index.ts'
 import { connect, startFeatureServer, TRANSPORTS } from './feature-helpers.ts'
 
 for (const transport of TRANSPORTS) {
@@ -177,3 +178,27 @@ for (const transport of TRANSPORTS) {
     })
   })
 }
+
+describe('the public createServer API', () => {
+  test('registers resources, templates and prompts that an SDK client reads', async () => {
+    await using server = createServer({ name: 'app', version: '1.0.0', port: 0 })
+    server
+      .resource('config://app', { name: 'app-config', mimeType: 'application/json' }, () => '{}')
+      .resourceTemplate('users://{id}', { name: 'user' }, (_uri, vars) => `user ${vars.get('id')}`)
+      .prompt(
+        'greet',
+        { args: Type.Object({ who: Type.String() }) },
+        ({ who }) => `Say hello to ${who}.`,
+      )
+    const { url } = await server.listen()
+    await using c = await connect(url, 'streamable')
+    expect(await c.client.readResource({ uri: 'users://ada' })).toEqual({
+      contents: [{ uri: 'users://ada', text: 'user ada' }],
+    })
+    expect(
+      (await c.client.getPrompt({ name: 'greet', arguments: { who: 'Ada' } })).messages,
+    ).toEqual([{ role: 'user', content: { type: 'text', text: 'Say hello to Ada.' } }])
+    expect(server.remove('resource', 'config://app')).toBe(true)
+    expect((await c.client.listResources()).resources).toEqual([])
+  })
+})

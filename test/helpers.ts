@@ -1,5 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js'
+import { registerConformanceFixtures } from '../conformance/fixtures.ts'
 import { type Config, DEFAULT_CONFIG } from '../server/config.ts'
 import { silentLogger } from '../server/observability/log.ts'
 import { SluiceServer } from '../server/server.ts'
@@ -10,6 +11,7 @@ export function startServer(overrides: Partial<Config> = {}): SluiceServer & Asy
     { ...DEFAULT_CONFIG, port: 0, ...overrides },
     { logger: silentLogger },
   )
+  if (overrides.profile === 'conformance') registerConformanceFixtures(server)
   server.listen()
   return Object.assign(server, { [Symbol.asyncDispose]: () => server.stop() })
 }
