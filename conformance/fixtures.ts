@@ -117,8 +117,14 @@ function registerTools(server: SluiceServer): void {
     )
     .tool(
       'test_reconnection',
-      { description: 'Answers after a short wait (SSE polling, SEP-1699).', input: NO_ARGS },
+      {
+        description:
+          'Closes its SSE stream mid-call; the result waits for the reconnect (SEP-1699).',
+        input: NO_ARGS,
+      },
       async (_args, ctx) => {
+        await sleep(50, ctx.signal)
+        ctx.closeStream()
         await sleep(100, ctx.signal)
         return 'Reconnection test completed'
       },

@@ -138,7 +138,8 @@ const DEBUG_FLAG: FlagSpec = {
 /** Help lines where the schema's description (also used in error messages) is only the values. */
 const HELP_LINES: Partial<Record<Key, string>> = {
   preferJson: 'answer Streamable HTTP requests as JSON when the client accepts JSON and SSE',
-  profile: 'tool profile: default, or conformance (adds the conformance fixture tools, resources and prompts)',
+  profile:
+    'tool profile: default, or conformance (adds the conformance fixture tools, resources and prompts)',
   logLevel: 'least severe log level written: debug, info, warn, error',
 }
 

@@ -202,3 +202,25 @@ describe('the public createServer API', () => {
     expect((await c.client.listResources()).resources).toEqual([])
   })
 })
+
+describe('polling (SEP-1699)', () => {
+  for (const transport of TRANSPORTS) {
+    test(`ctx.closeStream() on ${transport}: the SDK client still gets the result`, async () => {
+      await using server = startFeatureServer()
+      server.tool(
+        'poll',
+        { description: 'Lets go of its stream.', input: Type.Object({}) },
+        async (_a, ctx) => {
+          // The POST's stream gets its reader once dispatch has returned.
+          await Promise.resolve()
+          return String(ctx.closeStream())
+        },
+      )
+      await using c = await connect(server.url, transport)
+      // Streamable HTTP: the stream closed, the client resumed it with Last-Event-ID. Legacy: no-op.
+      expect(await c.client.callTool({ name: 'poll', arguments: {} })).toEqual({
+        content: [{ type: 'text', text: String(transport === 'streamable') }],
+      })
+    })
+  }
+})

@@ -100,6 +100,13 @@ export interface HandlerContext {
   progress(progress: number, total?: number, message?: string): void
   /** `notifications/message` at or above the session's logging level, on the request's stream. No-op after the call. */
   log(level: LoggingLevel, data: unknown, logger?: string): void
+  /**
+   * Lets go of the connection while the work goes on: over Streamable HTTP (2025-11-25) this
+   * request's SSE stream closes now and the client resumes it with Last-Event-ID to collect the
+   * rest (SEP-1699 polling). False, and nothing happens, where the transport cannot, or before
+   * the stream has its reader (the handler's first await).
+   */
+  closeStream(): boolean
   /** Asks the user through the client (`elicitation/create`). */
   elicit(params: ElicitParams): Promise<ElicitResult>
   /** Asks the client's model (`sampling/createMessage`). */
@@ -162,6 +169,11 @@ export class CallContext implements HandlerContext {
     const params: Record<string, unknown> = { level, data }
     if (logger !== undefined) params.logger = logger
     this.#peer.send({ jsonrpc: '2.0', method: 'notifications/message', params }, this.requestId)
+  }
+
+  closeStream(): boolean {
+    if (!this.#live()) return false
+    return this.#peer.closeStreamOf?.(this.requestId) ?? false
   }
 
   async elicit(params: ElicitParams): Promise<ElicitResult> {

@@ -32,6 +32,11 @@ export interface McpPeer {
    * request (progress) names it in `relatedTo`, so it travels on that request's stream.
    */
   send(message: JsonRpcMessage, relatedTo?: RequestId): boolean
+  /**
+   * Ends the connection carrying this request's stream, keeping its events for the client's
+   * reconnect; false where the transport cannot (legacy SSE, JSON replies, older sessions).
+   */
+  closeStreamOf?(id: RequestId): boolean
   /** The request ended without a response (cancelled): nothing waits for one any more. */
   endWithoutResponse(id: RequestId): void
 }

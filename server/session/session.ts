@@ -168,6 +168,19 @@ export class Session implements McpPeer, StreamLedger {
     if (route) this.#settleRoute(id, route)
   }
 
+  /**
+   * Ends the connection that carries `id`'s response stream but keeps the stream and its events,
+   * so the client resumes it with Last-Event-ID (2025-11-25 polling, SEP-1699). False when `id`
+   * has no resumable stream being read, or the session predates priming events.
+   */
+  closeStreamOf(id: RequestId): boolean {
+    const route = this.#routes.get(id)
+    if (!route?.resumable || !this.#pacers.has(route)) return false
+    if ((this.state.protocolVersion ?? '') < '2025-11-25') return false
+    this.detach(route)
+    return true
+  }
+
   /** Whether a request with this id is still waiting for its response on a stream of its own. */
   isRouted(id: RequestId): boolean {
     return this.#routes.has(id)

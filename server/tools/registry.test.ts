@@ -11,6 +11,7 @@ const ctx = {
   requestId: 1,
   progress: () => {},
   log: () => {},
+  closeStream: () => false,
   elicit: refused,
   sample: refused,
   listRoots: refused,
