@@ -85,6 +85,11 @@ export class Sluice implements AsyncDisposable {
     return this.#server.setEnabled(kind, name, enabled)
   }
 
+  /** Hears `notifications/roots/list_changed` (the session id); returns the unsubscribe. */
+  onRootsListChanged(listener: (sessionId: string) => void): () => void {
+    return this.#server.onRootsListChanged(listener)
+  }
+
   /** Sends `notifications/resources/updated` to the sessions subscribed to `uri`; how many. */
   notifyResourceUpdated(uri: string): number {
     return this.#server.notifyResourceUpdated(uri)

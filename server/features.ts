@@ -11,6 +11,7 @@ import { OutboundRequests } from './protocol/outbound-requests.ts'
 import type { McpPeer } from './protocol/peer.ts'
 import { ResourcesFeature } from './resources/feature.ts'
 import type { ResourceRegistry } from './resources/registry.ts'
+import { RootsFeature } from './roots/feature.ts'
 import type { SessionRegistry } from './session/registry.ts'
 import { ToolsFeature } from './tools/feature.ts'
 import type { ToolRegistry } from './tools/registry.ts'
@@ -40,6 +41,7 @@ export function composeFeatures(deps: FeatureDeps): {
   dispatcher: Dispatcher
   inputRequests: OutboundRequests
   resources: ResourcesFeature
+  roots: RootsFeature
 } {
   const { config, metrics, logger } = deps
   const inputRequests = new OutboundRequests({
@@ -83,6 +85,7 @@ export function composeFeatures(deps: FeatureDeps): {
   deps.resources.resources.onChange = listChanged('resources')
   deps.resources.templates.onChange = listChanged('resources')
   deps.prompts.prompts.onChange = listChanged('prompts')
+  const roots = new RootsFeature()
   const dispatcher = new Dispatcher({
     features: [
       tools,
@@ -90,13 +93,14 @@ export function composeFeatures(deps: FeatureDeps): {
       new PromptsFeature(deps.prompts),
       new CompletionFeature(deps.prompts, deps.resources),
       new LoggingFeature(),
+      roots,
     ],
     input: inputRequests,
     directCall: (method) => tools.directCall(method),
     serverInfo: deps.serverInfo,
     logger,
   })
-  return { dispatcher, inputRequests, resources }
+  return { dispatcher, inputRequests, resources, roots }
 }
 
 /** The catalog of one kind of registration. */

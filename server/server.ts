@@ -16,6 +16,7 @@ import type {
   ResourceTemplateMeta,
   TemplateReader,
 } from './resources/types.ts'
+import type { RootsFeature } from './roots/feature.ts'
 import { SessionRegistry } from './session/registry.ts'
 import { registerBuiltinTools } from './tools/builtin.ts'
 import { ToolRegistry } from './tools/registry.ts'
@@ -54,6 +55,7 @@ export class SluiceServer {
   readonly inputRequests: OutboundRequests
   readonly logger: Logger
   readonly #resourcesFeature: ResourcesFeature
+  readonly #rootsFeature: RootsFeature
   readonly #app: ReturnType<typeof createHttpApp>
   readonly #routes: HttpRoutes
   /** The same routes over the same sessions, built for mounting in another Elysia app. */
@@ -116,6 +118,7 @@ export class SluiceServer {
     })
     this.inputRequests = features.inputRequests
     this.#resourcesFeature = features.resources
+    this.#rootsFeature = features.roots
     const dispatcher = features.dispatcher
     const legacy = new LegacySseTransport({
       registry: this.sessions,
@@ -228,6 +231,14 @@ export class SluiceServer {
   /** Enables or disables a registration: a disabled one is neither listed nor callable. */
   setEnabled(kind: RegistrationKind, name: string, enabled: boolean): boolean {
     return registrations(this, kind).setEnabled(name, enabled)
+  }
+
+  /**
+   * Calls `listener` with the session id when a client sends `notifications/roots/list_changed`
+   * (ask again with `ctx.listRoots()`). Returns the function that removes the listener.
+   */
+  onRootsListChanged(listener: (sessionId: string) => void): () => void {
+    return this.#rootsFeature.onListChanged(listener)
   }
 
   /** Sends `notifications/resources/updated` to the sessions subscribed to `uri`; how many. */

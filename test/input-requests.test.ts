@@ -55,6 +55,15 @@ for (const transport of TRANSPORTS) {
       ).toBe(1)
     })
 
+    test('a roots/list_changed notification reaches the server listeners with its session', async () => {
+      await using server = startFeatureServer()
+      await using c = await connect(server.url, transport)
+      const heard = Promise.withResolvers<string>()
+      server.onRootsListChanged((sessionId) => heard.resolve(sessionId))
+      await c.client.sendRootsListChanged()
+      expect([...server.sessions.ids()]).toContain(await heard.promise)
+    })
+
     test('refuses an input request the client did not declare a capability for', async () => {
       await using server = startFeatureServer()
       await using c = await connect(server.url, transport, {})
