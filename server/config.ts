@@ -71,7 +71,7 @@ export const DEFAULT_CONFIG: Config = {
   maxSessions: 10_000,
   maxSessionsPerToken: 0,
   replayEvents: 128,
-  replayBytes: 1024 * 1024,
+  replayBytes: 4 * 1024 * 1024,
   maxCallsPerSession: 64,
   drainTimeoutMs: 30_000,
   inputRequestTimeoutMs: 60_000,

@@ -286,9 +286,10 @@ export class SluiceServer {
       drainTimeoutMs,
     })
     const deadline = performance.now() + drainTimeoutMs
-    // Calls in flight and messages an attached reader is taking; a stream nobody reads is not
-    // waited for (its client left, which is allowed), or one abandoned stream would hold the exit.
-    const drained = () => sessions.pendingCalls() === 0 && sessions.deliverableMessages() === 0
+    // Calls whose answer a client can still receive, and messages an attached reader is taking;
+    // a call or stream its client left is not waited for (leaving is allowed, and nobody can come
+    // back once the listener is closed), or one abandoned stream would hold the exit.
+    const drained = () => sessions.reachableCalls() === 0 && sessions.deliverableMessages() === 0
     while (!drained() && performance.now() < deadline) await Bun.sleep(DRAIN_POLL_MS)
     const calls = sessions.pendingCalls()
     // Undelivered: everything still unsent, on streams being read or left by their clients.

@@ -182,8 +182,8 @@ describe('cancellation over Streamable HTTP', () => {
     // The stream ends with no response, as a cancelled request gets none.
     expect(await reader.nextEvent()).toBeUndefined()
     const session = server.sessions.get(sessionId)
-    await waitFor('the stream to be released', () => session?.streamCount === 1)
     expect(session?.isRouted(9)).toBe(false)
+    expect(session?.calls.size).toBe(0)
     // The id is free again.
     const again = await postJson(
       server.url,
@@ -246,5 +246,41 @@ describe('initialize', () => {
     expect(await metrics.text()).toContain(
       'sluice_limit_refusals_total{limit="sessions_per_token"} 1',
     )
+  })
+})
+
+describe('a JSON reply to a cancelled request', () => {
+  test('answers the cancelled request with -32800, as HTTP needs a body', async () => {
+    await using server = startServer()
+    const { sessionId } = await initialize(server.url)
+    const pending = mcp(server.url, sessionId, {
+      method: 'POST',
+      headers: { accept: 'application/json' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 'c',
+        method: 'tools/call',
+        params: { name: 'sleep', arguments: { seconds: 30 } },
+      }),
+    })
+    await waitFor('the call to start', () => server.sessions.pendingCalls() === 1)
+    const cancel = await mcp(server.url, sessionId, {
+      method: 'POST',
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: 'c' },
+      }),
+    })
+    expect(cancel.status).toBe(202)
+    const response = await pending
+    expect({ status: response.status, body: await response.json() }).toEqual({
+      status: 200,
+      body: {
+        jsonrpc: '2.0',
+        id: 'c',
+        error: { code: -32800, message: 'Request cancelled: request "c" has no result' },
+      },
+    })
   })
 })

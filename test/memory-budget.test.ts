@@ -10,7 +10,7 @@ import {
   waitFor,
 } from './helpers.ts'
 import { openStalledReader } from './raw-http.ts'
-import { initialize, mcp } from './streamable-helpers.ts'
+import { initialize, mcp, sleepOnStream } from './streamable-helpers.ts'
 
 const MiB = 1024 * 1024
 const echo = (id: number, message: string) => ({
@@ -50,6 +50,12 @@ describe('replies nobody reads', () => {
     // Larger than what the socket buffers of a client that never reads take (about 4 MiB here).
     const unread = [1, 2, 3].map((id) =>
       postUnread(server.url, sessionId, echo(id, 'x'.repeat(8 * MiB)), 'application/json'),
+    )
+    // Until its reader takes it, a large reply is held against the buffer budget.
+    await waitFor(
+      'the unread replies to be charged',
+      async () => (await readMetric(server.url, 'sluice_buffered_bytes')) > 8 * MiB,
+      20_000,
     )
     await waitFor(
       'the abandoned replies to be counted',
@@ -96,8 +102,9 @@ describe('replies nobody reads', () => {
 })
 
 describe('replay windows', () => {
-  test('a response stream read to its end is released at once', async () => {
-    await using server = startServer()
+  test('read response streams are kept only while the replay bound has room, then released', async () => {
+    const replayBytes = 600 * 1024
+    await using server = startServer({ replayBytes })
     const { sessionId } = await initialize(server.url)
     for (let id = 1; id <= 17; id++) {
       const response = await mcp(server.url, sessionId, {
@@ -108,8 +115,35 @@ describe('replay windows', () => {
       await response.text()
     }
     const session = server.sessions.get(sessionId)
-    await waitFor('every read stream to be released', () => session?.streamCount === 1)
-    expect(await readMetric(server.url, 'sluice_buffered_bytes')).toBe(0)
+    // Two 256 KiB answers fit the bound: their streams stay for replay, the 15 before are gone.
+    await waitFor('the readers to leave', () => server.sessions.streamsOpen === 0)
+    expect(session?.streamCount).toBe(3)
+    expect(session?.heldBytes).toBeLessThanOrEqual(replayBytes)
+    expect(await readMetric(server.url, 'sluice_buffered_bytes')).toBe(session?.heldBytes ?? -1)
+  })
+
+  test('a result handed over just before the connection broke is replayed on resumption', async () => {
+    await using server = startServer()
+    const { sessionId } = await initialize(server.url)
+    const { controller, post } = await sleepOnStream(server.url, sessionId, 0.2, 'r')
+    const reader = new SseReader(post)
+    const priming = await reader.next()
+    // The reader stops reading; the result is handed over meanwhile; then the connection breaks.
+    const session = server.sessions.get(sessionId)
+    await waitFor('the result to be handed over', () => session?.isRouted('r') === false)
+    controller.abort()
+    await waitFor('the reader to leave', () => server.sessions.streamsOpen === 0)
+    const resumed = await mcp(server.url, sessionId, {
+      method: 'GET',
+      headers: { accept: 'text/event-stream', 'last-event-id': priming?.id ?? '' },
+    })
+    expect(resumed.status).toBe(200)
+    const replay = new SseReader(resumed)
+    expect(JSON.parse((await replay.nextEvent())?.data ?? '')).toEqual({
+      jsonrpc: '2.0',
+      id: 'r',
+      result: { content: [{ type: 'text', text: 'slept 0.2s' }] },
+    })
   })
 
   test('what a session keeps for replay is bounded by --replay-bytes', async () => {

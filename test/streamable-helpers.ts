@@ -47,7 +47,12 @@ export function mcp(
 }
 
 /** POSTs a `sleep` call answered as SSE; the controller aborts the POST's stream. */
-export async function sleepOnStream(base: URL, sessionId: string, seconds: number, id = 1) {
+export async function sleepOnStream(
+  base: URL,
+  sessionId: string,
+  seconds: number,
+  id: string | number = 1,
+) {
   const controller = new AbortController()
   const post = await mcp(base, sessionId, {
     method: 'POST',

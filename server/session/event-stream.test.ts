@@ -14,7 +14,7 @@ describe('EventStream', () => {
   test('refuses a message past its byte bound, and frees bytes as events are taken', () => {
     const s = stream(100, 10)
     expect([s.push('12345'), s.push('12345'), s.push('1')]).toEqual(['queued', 'queued', 'full'])
-    expect(s.take()).toEqual({ seq: 1, json: '12345' })
+    expect(s.take()).toEqual({ seq: 1, json: '12345', bytes: 5 })
     expect(s.push('1')).toBe('queued')
   })
 
@@ -22,7 +22,7 @@ describe('EventStream', () => {
     const s = stream()
     const waiting = s.wait()
     expect(s.push('m')).toBe('queued')
-    expect(await waiting).toEqual({ seq: 1, json: 'm' })
+    expect(await waiting).toEqual({ seq: 1, json: 'm', bytes: 1 })
     expect(s.unsent).toBe(0)
   })
 
@@ -53,7 +53,7 @@ describe('EventStream', () => {
     s.push('last')
     s.end()
     expect(s.finished).toBe(false)
-    expect(await s.wait()).toEqual({ seq: 1, json: 'last' })
+    expect(await s.wait()).toEqual({ seq: 1, json: 'last', bytes: 4 })
     expect(await s.wait()).toBeNull()
     expect(s.finished).toBe(true)
   })
@@ -63,7 +63,7 @@ describe('EventStream', () => {
     for (const m of ['a', 'b', 'c', 'd']) s.push(m)
     for (let i = 0; i < 4; i++) s.take()
     expect(s.rewind(3)).toBe(true)
-    expect([s.take(), s.take()]).toEqual([{ seq: 4, json: 'd' }, undefined])
+    expect([s.take(), s.take()]).toEqual([{ seq: 4, json: 'd', bytes: 1 }, undefined])
     // Event 1 has left the two-event window: replay starts where the window does.
     expect(s.rewind(1)).toBe(true)
     expect([s.take()?.seq, s.take()?.seq, s.take()]).toEqual([3, 4, undefined])
@@ -76,5 +76,12 @@ describe('EventStream', () => {
     s.take()
     expect(s.rewind(0)).toBe(true)
     expect(s.take()).toBeUndefined()
+  })
+
+  test('counts what it holds in UTF-8 bytes, as sent', () => {
+    const s = stream(100, 10)
+    expect(s.push('日本')).toBe('queued')
+    expect(s.heldBytes).toBe(6)
+    expect(s.push('語語')).toBe('full')
   })
 })

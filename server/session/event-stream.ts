@@ -7,19 +7,21 @@ export type PushOutcome = 'queued' | 'full' | 'closed'
 export interface StreamEvent {
   seq: number
   json: string
+  /** Its size as sent (UTF-8 bytes): what bounds and budgets count. */
+  bytes: number
 }
 
 export interface EventStreamLimits {
   /** Unsent messages the stream may hold before it is full. */
   maxMessages: number
-  /** Unsent bytes (UTF-16 code units) the stream may hold before it is full. */
+  /** Unsent bytes (UTF-8) the stream may hold before it is full. */
   maxBytes: number
   /** Sent events kept for replay after a reconnect (0: none, as in the legacy transport). */
   replayEvents: number
 }
 
 /**
- * Where a stream reports the bytes it holds (UTF-16 code units of event JSON): its session, which
+ * Where a stream reports the bytes it holds (UTF-8 bytes of event JSON): its session, which
  * charges them to the session's bounds and the server-wide budget.
  */
 export interface StreamLedger {
@@ -79,19 +81,22 @@ export class EventStream {
     return this.#ended && this.unsent === 0
   }
 
-  /** Adds a message; never grows past the bounds. Wakes a parked reader. */
-  push(json: string): PushOutcome {
+  /**
+   * Adds a message of `bytes` UTF-8 bytes (measured by the caller, once); never grows past the
+   * bounds. Wakes a parked reader.
+   */
+  push(json: string, bytes: number = Buffer.byteLength(json)): PushOutcome {
     if (this.#closed || this.#ended) return 'closed'
     if (
       this.unsent >= this.limits.maxMessages ||
-      this.#unsentBytes + json.length > this.limits.maxBytes
+      this.#unsentBytes + bytes > this.limits.maxBytes
     ) {
       return 'full'
     }
-    const event = { seq: this.#nextSeq++, json }
+    const event = { seq: this.#nextSeq++, json, bytes }
     this.#events.push(event)
-    this.#unsentBytes += json.length
-    this.ledger.adjust(json.length, json.length)
+    this.#unsentBytes += bytes
+    this.ledger.adjust(bytes, bytes)
     if (this.#waiter) {
       const wake = this.#waiter
       this.#waiter = undefined
@@ -133,7 +138,7 @@ export class EventStream {
     const first = this.#events[0]?.seq ?? this.#nextSeq
     const from = Math.max(seq, first - 1)
     let again = 0
-    for (const e of this.#events) if (e.seq > from && e.seq <= this.#sentSeq) again += e.json.length
+    for (const e of this.#events) if (e.seq > from && e.seq <= this.#sentSeq) again += e.bytes
     this.#unsentBytes += again
     this.#replayBytes -= again
     this.ledger.adjust(0, again)
@@ -176,18 +181,18 @@ export class EventStream {
     const first = this.#events[0]?.seq ?? this.#nextSeq
     const event = this.#events[this.#sentSeq + 1 - first]!
     this.#sentSeq = event.seq
-    this.#unsentBytes -= event.json.length
-    this.#replayBytes += event.json.length
+    this.#unsentBytes -= event.bytes
+    this.#replayBytes += event.bytes
     // Keep only the replay window of sent events.
     let forgotten = 0
     while (
       this.#events.length > 0 &&
       this.#events[0]!.seq <= this.#sentSeq - this.limits.replayEvents
     ) {
-      forgotten += this.#events.shift()!.json.length
+      forgotten += this.#events.shift()!.bytes
     }
     this.#replayBytes -= forgotten
-    this.ledger.adjust(-forgotten, -event.json.length)
+    this.ledger.adjust(-forgotten, -event.bytes)
     return event
   }
 
@@ -198,7 +203,7 @@ export class EventStream {
   forgetReplay(bytes: number): number {
     let freed = 0
     while (freed < bytes && this.#events.length > 0 && this.#events[0]!.seq <= this.#sentSeq) {
-      freed += this.#events.shift()!.json.length
+      freed += this.#events.shift()!.bytes
     }
     this.#replayBytes -= freed
     this.ledger.adjust(-freed, 0)

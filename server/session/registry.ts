@@ -55,7 +55,7 @@ export class SessionRegistry {
       },
       dropped: (_session, count) => this.metrics.messagesDropped.inc(undefined, count),
       streamEvicted: () => this.metrics.streamsEvicted.inc({ reason: 'send_deadline' }),
-      overBudget: () => this.#evictLargest(),
+      overBudget: () => this.#shedLoad(),
       closed: (session, reason) => this.#forget(session, reason),
     }
   }
@@ -101,6 +101,13 @@ export class SessionRegistry {
   unsentMessages(): number {
     let total = 0
     for (const session of this.#sessions.values()) total += session.unsentMessages
+    return total
+  }
+
+  /** Calls in flight whose answer a client can still receive, over every session. */
+  reachableCalls(): number {
+    let total = 0
+    for (const session of this.#sessions.values()) total += session.reachableCalls
     return total
   }
 
@@ -205,7 +212,18 @@ export class SessionRegistry {
     }
   }
 
-  /** Over the buffer budget: the session that holds the most is evicted, predictably. */
+  /**
+   * Over the buffer budget: replay windows are a cache and go first; if that is not enough, the
+   * session that holds the most is evicted, predictably.
+   */
+  #shedLoad(): void {
+    for (const session of this.#sessions.values()) {
+      if (!this.budget.exceeded) return
+      session.forgetReplay(session.replayBytes)
+    }
+    if (this.budget.exceeded) this.#evictLargest()
+  }
+
   #evictLargest(): void {
     let largest: Session | undefined
     for (const session of this.#sessions.values()) {

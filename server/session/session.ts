@@ -76,6 +76,10 @@ export class Session implements McpPeer, StreamLedger {
   /** Bytes held over all streams: unsent plus kept for replay. */
   #heldBytes = 0
   #unsentBytes = 0
+  /** Bytes handed to the HTTP layer in pieces that its reader has not taken yet. */
+  #transitBytes = 0
+  /** Response streams whose reply is being built as one JSON body for a client still there. */
+  readonly #jsonReaders = new Set<EventStream>()
   #nextStream = STANDALONE_STREAM + 1
   #closeReason: CloseReason | undefined
   #idleTimer: Timer | undefined
@@ -109,9 +113,48 @@ export class Session implements McpPeer, StreamLedger {
     return this.#pacers.has(stream)
   }
 
-  /** Bytes this session holds now (unsent and kept for replay), charged to the server budget. */
+  /**
+   * Bytes this session holds now (unsent, kept for replay, and on their way out), charged to the
+   * server budget.
+   */
   get heldBytes(): number {
-    return this.#heldBytes
+    return this.#heldBytes + this.#transitBytes
+  }
+
+  /** Bytes kept for replay only: what can be forgotten without losing anything unsent. */
+  get replayBytes(): number {
+    return this.#heldBytes - this.#unsentBytes
+  }
+
+  /**
+   * Charges (or, negative, releases) bytes that left the queues but are still held on their way
+   * out: a large frame handed over in pieces, or a large JSON reply. Over the server budget the
+   * registry sheds load as for queued bytes.
+   */
+  chargeTransit(deltaBytes: number): void {
+    this.#transitBytes += deltaBytes
+    this.options.budget.adjust(deltaBytes)
+    if (deltaBytes > 0 && this.options.budget.exceeded) this.options.events.overBudget(this)
+  }
+
+  /**
+   * Calls in flight whose answer someone can still receive: a legacy session's (its stream lives
+   * with it), or those whose response stream has a reader or a JSON reply waiting for it. A drain
+   * waits for these, not for calls whose client left.
+   */
+  get reachableCalls(): number {
+    if (this.options.endsWithStream || this.#routes.size === 0) return this.calls.size
+    let total = 0
+    for (const [id, stream] of this.#routes) {
+      if (this.calls.has(id) && (this.#pacers.has(stream) || this.#jsonReaders.has(stream))) total++
+    }
+    return total
+  }
+
+  /** A JSON reply is being built on `stream` for a client that is there (false: it left). */
+  setJsonReader(stream: EventStream, present: boolean): void {
+    if (present) this.#jsonReaders.add(stream)
+    else this.#jsonReaders.delete(stream)
   }
 
   /** Messages not yet handed to a reader, on any stream. */
@@ -136,7 +179,7 @@ export class Session implements McpPeer, StreamLedger {
     // Sending moves bytes into replay windows: keep the session's replay within its bound.
     if (unsentDelta < 0) {
       const excess = this.#heldBytes - this.#unsentBytes - this.options.limits.replayBytes
-      if (excess > 0) this.#forgetReplay(excess)
+      if (excess > 0) this.forgetReplay(excess)
     }
   }
 
@@ -150,8 +193,9 @@ export class Session implements McpPeer, StreamLedger {
     const route = routeId === undefined ? undefined : this.#routes.get(routeId)
     const stream = route ?? this.standalone
     const json = JSON.stringify(message)
-    const overBound = this.#unsentBytes + json.length > this.options.limits.maxQueueBytes
-    const outcome = overBound && !stream.closed && !stream.ended ? 'full' : stream.push(json)
+    const bytes = Buffer.byteLength(json)
+    const overBound = this.#unsentBytes + bytes > this.options.limits.maxQueueBytes
+    const outcome = overBound && !stream.closed && !stream.ended ? 'full' : stream.push(json, bytes)
     if (route && id !== undefined) this.#settleRoute(id, route)
     if (outcome === 'queued') {
       if (this.options.budget.exceeded) this.options.events.overBudget(this)
@@ -271,11 +315,9 @@ export class Session implements McpPeer, StreamLedger {
     // A generator parked on this stream must not wait for the next event to notice.
     stream.release()
     this.options.events.streamClosed(this)
-    if (stream !== this.standalone) {
-      // Fully handed over: nobody will need its replay, so it is released now.
-      if (stream.finished) this.releaseStream(stream)
-      else this.#releaseOldStreams()
-    }
+    // A finished stream stays for replay (its last frame may not have reached the client) until
+    // the session's replay bound forgets its events; then it is released.
+    if (stream !== this.standalone) this.#releaseOldStreams()
     if (this.options.endsWithStream && stream === this.standalone) this.close('client_abort')
     else if (!this.isClosed && this.#pacers.size === 0) this.#armIdleTimer()
   }
@@ -340,13 +382,25 @@ export class Session implements McpPeer, StreamLedger {
     onEvicted?.()
   }
 
-  /** Forgets the oldest replay events, oldest streams first, until `bytes` are freed. */
-  #forgetReplay(bytes: number): void {
+  /**
+   * Forgets the oldest replay events until `bytes` are freed: finished streams nobody reads
+   * first, oldest first, then the rest. A finished stream left with nothing is released. (Called
+   * from the ledger while a stream takes or closes; it only drops sent events, which neither
+   * touches.)
+   */
+  forgetReplay(bytes: number): number {
     let left = bytes
-    for (const stream of this.#streams.values()) {
-      if (left <= 0) return
-      left -= stream.forgetReplay(left)
+    for (const spent of [true, false]) {
+      for (const stream of [...this.#streams.values()]) {
+        if (left <= 0) return bytes
+        if (!stream.resumable) continue
+        const finished = stream.ended && !this.#pacers.has(stream)
+        if (finished !== spent) continue
+        left -= stream.forgetReplay(left)
+        if (finished && stream.heldBytes === 0) this.releaseStream(stream)
+      }
     }
+    return bytes - left
   }
 
   #settleRoute(id: RequestId, stream: EventStream): void {

@@ -34,6 +34,8 @@ export async function* streamSession(
   options: StreamSessionOptions,
 ): AsyncGenerator<Uint8Array, void, undefined> {
   const { firstFrames, encode, onFrame, onEnd } = options
+  // A large frame is held (charged to the budget) until its last piece is taken.
+  let inTransit = 0
   try {
     for (const frame of firstFrames) {
       session.frameHandedOver(stream, 'control')
@@ -47,6 +49,10 @@ export async function* streamSession(
       const keepalive = next === KEEPALIVE
       const frame = keepalive ? KEEPALIVE_FRAME : encode(next)
       onFrame?.(frame)
+      if (frame.byteLength > FRAME_SLICE_BYTES) {
+        inTransit = frame.byteLength
+        session.chargeTransit(inTransit)
+      }
       for (let at = FRAME_SLICE_BYTES; at < frame.byteLength; at += FRAME_SLICE_BYTES) {
         session.frameHandedOver(stream, 'control')
         yield frame.subarray(at - FRAME_SLICE_BYTES, at)
@@ -56,8 +62,13 @@ export async function* streamSession(
       session.frameHandedOver(stream, keepalive ? 'keepalive' : 'message')
       yield last === 0 ? frame : frame.subarray(last)
       session.frameTaken(stream)
+      if (inTransit > 0) {
+        session.chargeTransit(-inTransit)
+        inTransit = 0
+      }
     }
   } finally {
+    if (inTransit > 0) session.chargeTransit(-inTransit)
     session.detach(stream)
     onEnd?.()
   }

@@ -16,6 +16,7 @@ import type { SessionRegistry } from '../session/registry.ts'
 import type { Session } from '../session/session.ts'
 import { isWellFormedSessionId } from '../session/session-id.ts'
 import { readBodyText } from './json-body.ts'
+import { answerAsJson } from './json-reply.ts'
 import { streamSession } from './session-stream.ts'
 import { encodeSseEvent, frameLogger } from './sse-frame.ts'
 import {
@@ -109,7 +110,13 @@ export class StreamableHttpTransport {
         !json,
       )
       for (const m of messages) this.options.dispatcher.dispatch(m, session)
-      if (json) return await this.#jsonReply(request, session, stream, batch, headers, connection)
+      if (json) {
+        const requestIds = requests.map((r) => r.id)
+        return await answerAsJson(
+          { request, session, stream, requestIds, batch, headers, connection },
+          this.options,
+        )
+      }
       return this.#sseReply(request, session, stream, headers, true, connection)
     } catch (err) {
       return this.#reject(err)
@@ -234,45 +241,6 @@ export class StreamableHttpTransport {
       throw badRequest(`unsupported MCP-Protocol-Version ${version}`)
     }
     return session
-  }
-
-  /**
-   * Waits for every response on the stream (the call runs on even if the client leaves) and
-   * answers them as one body: responses only, as JSON cannot carry the notifications. A reply
-   * nobody takes is cut at the send deadline like a stalled stream, and counted.
-   */
-  async #jsonReply(
-    request: Request,
-    session: Session,
-    stream: EventStream,
-    batch: boolean,
-    headers: Record<string, string>,
-    connection: ConnectionControl,
-  ): Promise<Response> {
-    const answers: unknown[] = []
-    for (;;) {
-      const next = session.take(stream) ?? (await session.wait(stream))
-      if (next === null) break
-      if (typeof next !== 'object') continue
-      const message = JSON.parse(next.json) as Record<string, unknown>
-      // A JSON body carries only the responses; what a handler sends meanwhile (log, progress,
-      // an input request) goes to the standalone stream instead of being lost.
-      if ('method' in message) session.send(message as unknown as JsonRpcMessage)
-      else answers.push(message)
-    }
-    const closed = session.isClosed
-    session.releaseStream(stream)
-    if (closed) throw sessionNotFound(session.id)
-    // Every request was cancelled: the client asked for no answer.
-    if (answers.length === 0) return new Response(null, { status: 202, headers })
-    connection.closeWhenIdle(Math.ceil(this.options.sendDeadlineMs / 1000))
-    const body = JSON.stringify(batch ? answers : answers[0])
-    const onAbandoned = () => {
-      this.options.metrics.repliesAbandoned.inc()
-      this.options.registry.freed(body.length)
-    }
-    request.signal.addEventListener('abort', onAbandoned, { once: true })
-    return new Response(body, { headers: { ...headers, 'content-type': 'application/json' } })
   }
 
   #sseReply(

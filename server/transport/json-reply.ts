@@ -1,0 +1,127 @@
+import type { ServerMetrics } from '../observability/server-metrics.ts'
+import type { RequestId } from '../protocol/jsonrpc.ts'
+import type { EventStream } from '../session/event-stream.ts'
+import type { SessionRegistry } from '../session/registry.ts'
+import type { Session } from '../session/session.ts'
+import { StreamPacer } from '../session/stream-pacer.ts'
+import { FRAME_SLICE_BYTES } from './session-stream.ts'
+import type { ConnectionControl } from './streamable-http.ts'
+import { sessionNotFound } from './transport-error.ts'
+
+/**
+ * JSON-RPC code of the answer a JSON reply must carry for a request that was cancelled: HTTP needs
+ * a body, the canceller ignores it (as LSP's RequestCancelled).
+ */
+export const REQUEST_CANCELLED = -32800
+
+export interface JsonReplyOptions {
+  registry: SessionRegistry
+  metrics: ServerMetrics
+  sendDeadlineMs: number
+}
+
+export interface JsonReplyRequest {
+  request: Request
+  session: Session
+  stream: EventStream
+  requestIds: readonly RequestId[]
+  batch: boolean
+  headers: Record<string, string>
+  connection: ConnectionControl
+}
+
+const encoder = new TextEncoder()
+
+/**
+ * Waits for every response on the stream (the call runs on even if the client leaves) and
+ * answers them as one body: responses only; what a handler sends meanwhile (log, progress, an input
+ * request) goes to the standalone stream instead. A reply nobody takes is cut at the send
+ * deadline and counted; a large one is held against the buffer budget until its reader took it.
+ */
+export async function answerAsJson(
+  reply: JsonReplyRequest,
+  options: JsonReplyOptions,
+): Promise<Response> {
+  const { request, session, stream, requestIds, batch, headers, connection } = reply
+  const answers = new Map<RequestId, unknown>()
+  // While the client is there, a drain waits for these calls; once it left, nobody can be answered.
+  const onLeave = () => session.setJsonReader(stream, false)
+  session.setJsonReader(stream, !request.signal.aborted)
+  request.signal.addEventListener('abort', onLeave, { once: true })
+  try {
+    for (;;) {
+      const next = session.take(stream) ?? (await session.wait(stream))
+      if (next === null) break
+      if (typeof next !== 'object') continue
+      const message = JSON.parse(next.json) as { id?: RequestId; method?: string }
+      if (message.method !== undefined) session.send(message as never)
+      else if (message.id !== undefined) answers.set(message.id, message)
+    }
+  } finally {
+    request.signal.removeEventListener('abort', onLeave)
+    session.setJsonReader(stream, false)
+    session.releaseStream(stream)
+  }
+  if (session.isClosed) throw sessionNotFound(session.id)
+  const ordered = requestIds.map((id) => answers.get(id) ?? cancelled(id))
+  const bytes = encoder.encode(JSON.stringify(batch ? ordered : ordered[0]))
+  const jsonHeaders = { ...headers, 'content-type': 'application/json' }
+  const abandoned = () => {
+    options.metrics.repliesAbandoned.inc()
+    options.registry.freed(bytes.byteLength)
+  }
+  if (bytes.byteLength > FRAME_SLICE_BYTES) {
+    return new Response(pacedBody(bytes, session, connection, abandoned, options.sendDeadlineMs), {
+      headers: jsonHeaders,
+    })
+  }
+  // A small body goes whole; the connection's idle timeout cuts it if nobody takes it.
+  connection.closeWhenIdle(Math.ceil(options.sendDeadlineMs / 1000))
+  if (request.signal.aborted) abandoned()
+  else request.signal.addEventListener('abort', abandoned, { once: true })
+  return new Response(bytes, { headers: jsonHeaders })
+}
+
+function cancelled(id: RequestId) {
+  return {
+    jsonrpc: '2.0',
+    id,
+    error: {
+      code: REQUEST_CANCELLED,
+      message: `Request cancelled: request ${JSON.stringify(id)} has no result`,
+    },
+  }
+}
+
+/**
+ * A large JSON body in pieces, charged to the session's budget until its reader took the last
+ * one; a reader that stops taking pieces is cut at the send deadline, like a stalled stream.
+ */
+async function* pacedBody(
+  bytes: Uint8Array,
+  session: Session,
+  connection: ConnectionControl,
+  abandoned: () => void,
+  sendDeadlineMs: number,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  let taken = false
+  const pacer = new StreamPacer({
+    keepaliveMs: sendDeadlineMs,
+    sendDeadlineMs,
+    onQuiet: () => {},
+    onDeadline: connection.drop,
+  })
+  session.chargeTransit(bytes.byteLength)
+  try {
+    for (let at = 0; at < bytes.byteLength; at += FRAME_SLICE_BYTES) {
+      pacer.frameHandedOver()
+      yield bytes.subarray(at, at + FRAME_SLICE_BYTES)
+      pacer.frameTaken()
+    }
+    taken = true
+  } finally {
+    pacer.stop()
+    session.chargeTransit(-bytes.byteLength)
+    if (!taken) abandoned()
+  }
+}
