@@ -184,14 +184,25 @@ export class Session implements McpPeer, StreamLedger {
   }
 
   /**
-   * Queues a message for the client: a response to a routed request on that request's stream,
-   * anything else on the standalone stream. A full queue closes the session (`queue_full`).
+   * Queues a message for the client: a response to a routed request on that request's stream, a
+   * message about it there too unless that stream is a JSON body (which carries responses only),
+   * anything else on the standalone stream. Returns false when it was not queued.
+   *
+   * A full queue closes the session (`queue_full`) when a reader is not keeping up or a response
+   * would be lost; a standalone stream nobody has opened only drops what does not fit, and takes
+   * no request from the server at all (nobody could answer it).
    */
   send(message: JsonRpcMessage, relatedTo?: RequestId): boolean {
     const id = responseId(message)
     const routeId = id ?? relatedTo
     const route = routeId === undefined ? undefined : this.#routes.get(routeId)
-    const stream = route ?? this.standalone
+    const stream = route && (id !== undefined || route.resumable) ? route : this.standalone
+    const unread =
+      stream === this.standalone && !this.options.endsWithStream && !this.#pacers.has(stream)
+    if (unread && 'method' in message && 'id' in message) {
+      this.options.events.dropped(this, 1)
+      return false
+    }
     const json = JSON.stringify(message)
     const bytes = Buffer.byteLength(json)
     const overBound = this.#unsentBytes + bytes > this.options.limits.maxQueueBytes
@@ -202,7 +213,7 @@ export class Session implements McpPeer, StreamLedger {
       return true
     }
     this.options.events.dropped(this, 1)
-    if (outcome === 'full') this.close('queue_full')
+    if (outcome === 'full' && !unread) this.close('queue_full')
     return false
   }
 

@@ -35,7 +35,7 @@ const encoder = new TextEncoder()
 /**
  * Waits for every response on the stream (the call runs on even if the client leaves) and
  * answers them as one body: responses only; what a handler sends meanwhile (log, progress, an input
- * request) goes to the standalone stream instead. A reply nobody takes is cut at the send
+ * request) the session sends to the standalone stream instead. A reply nobody takes is cut at the send
  * deadline and counted; a large one is held against the buffer budget until its reader took it.
  */
 export async function answerAsJson(
@@ -53,9 +53,9 @@ export async function answerAsJson(
       const next = session.take(stream) ?? (await session.wait(stream))
       if (next === null) break
       if (typeof next !== 'object') continue
-      const message = JSON.parse(next.json) as { id?: RequestId; method?: string }
-      if (message.method !== undefined) session.send(message as never)
-      else if (message.id !== undefined) answers.set(message.id, message)
+      // Only responses reach a JSON reply's stream (the session sends the rest elsewhere).
+      const message = JSON.parse(next.json) as { id?: RequestId }
+      if (message.id !== undefined) answers.set(message.id, message)
     }
   } finally {
     request.signal.removeEventListener('abort', onLeave)
