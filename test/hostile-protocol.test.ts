@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { readMetric, SseReader, startServer, waitFor } from './helpers.ts'
-import { initialize, mcp } from './streamable-helpers.ts'
+import { initialize, mcp, sleepAsJson } from './streamable-helpers.ts'
 
 const echo = (id: unknown, message: string) => ({
   jsonrpc: '2.0',
@@ -126,16 +126,7 @@ describe('replies answered as one JSON body', () => {
   test('cannot be taken by a GET with Last-Event-ID naming their stream', async () => {
     await using server = startServer()
     const { sessionId } = await initialize(server.url)
-    const pending = mcp(server.url, sessionId, {
-      method: 'POST',
-      headers: { accept: 'application/json' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 8,
-        method: 'tools/call',
-        params: { name: 'sleep', arguments: { seconds: 0.3 } },
-      }),
-    })
+    const pending = sleepAsJson(server.url, sessionId, 0.3, 8)
     const session = server.sessions.get(sessionId)
     await waitFor('the JSON reply stream', () => (session?.streamCount ?? 0) === 2)
     const resume = await mcp(server.url, sessionId, {
@@ -253,16 +244,7 @@ describe('a JSON reply to a cancelled request', () => {
   test('answers the cancelled request with -32800, as HTTP needs a body', async () => {
     await using server = startServer()
     const { sessionId } = await initialize(server.url)
-    const pending = mcp(server.url, sessionId, {
-      method: 'POST',
-      headers: { accept: 'application/json' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 'c',
-        method: 'tools/call',
-        params: { name: 'sleep', arguments: { seconds: 30 } },
-      }),
-    })
+    const pending = sleepAsJson(server.url, sessionId, 30, 'c')
     await waitFor('the call to start', () => server.sessions.pendingCalls() === 1)
     const cancel = await mcp(server.url, sessionId, {
       method: 'POST',

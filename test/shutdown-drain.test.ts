@@ -1,6 +1,6 @@
 import { expect, test } from 'bun:test'
 import { SseReader, startServer, waitFor } from './helpers.ts'
-import { initialize, mcp, sleepOnStream } from './streamable-helpers.ts'
+import { initialize, sleepAsJson, sleepOnStream } from './streamable-helpers.ts'
 
 test('a POST stream its client left does not hold the drain', async () => {
   // A drain deadline far past the test's own bound: waiting for the abandoned stream would fail.
@@ -22,17 +22,9 @@ test('a JSON reply whose client left does not hold the drain', async () => {
   await using server = startServer({ drainTimeoutMs: 120_000 })
   const { sessionId } = await initialize(server.url)
   const controller = new AbortController()
-  const pending = mcp(server.url, sessionId, {
-    method: 'POST',
-    headers: { accept: 'application/json' },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: { name: 'sleep', arguments: { seconds: 30 } },
-    }),
-    signal: controller.signal,
-  }).catch(() => undefined)
+  const pending = sleepAsJson(server.url, sessionId, 30, 1, controller.signal).catch(
+    () => undefined,
+  )
   await waitFor('the call to start', () => server.sessions.pendingCalls() === 1)
   controller.abort()
   await pending

@@ -67,3 +67,24 @@ export async function sleepOnStream(
   })
   return { controller, post }
 }
+
+/** POSTs a `sleep` call answered as one JSON body; resolves with that response. */
+export function sleepAsJson(
+  base: URL,
+  sessionId: string,
+  seconds: number,
+  id: string | number,
+  signal?: AbortSignal,
+) {
+  return mcp(base, sessionId, {
+    method: 'POST',
+    headers: { accept: 'application/json' },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name: 'sleep', arguments: { seconds } },
+    }),
+    ...(signal ? { signal } : {}),
+  })
+}
