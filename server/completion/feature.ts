@@ -3,7 +3,7 @@ import type { Completer } from '../protocol/context.ts'
 import { invalidParams } from '../protocol/errors.ts'
 import type { McpFeature, MethodHandler } from '../protocol/feature.ts'
 import type { JsonRpcRequest } from '../protocol/jsonrpc.ts'
-import type { ResourceRegistry } from '../resources/registry.ts'
+import { checkUriLength, type ResourceRegistry } from '../resources/registry.ts'
 
 /** The spec's cap on `completion.values`. */
 export const MAX_COMPLETION_VALUES = 100
@@ -59,6 +59,7 @@ export class CompletionFeature implements McpFeature {
       return { completer: prompt.complete.get(argument.name), value: argument.value, resolved }
     }
     if (ref?.type === 'ref/resource' && typeof ref.uri === 'string') {
+      checkUriLength(ref.uri, req.method)
       const template = this.resources.templates.get(ref.uri)
       if (!template) throw invalidParams(`unknown resource template '${ref.uri}'`)
       return { completer: template.complete.get(argument.name), value: argument.value, resolved }

@@ -3,7 +3,7 @@ import { invalidParams, ProtocolError } from '../protocol/errors.ts'
 import type { McpFeature, MethodHandler, PeerDirectory } from '../protocol/feature.ts'
 import type { JsonRpcRequest } from '../protocol/jsonrpc.ts'
 import type { McpPeer } from '../protocol/peer.ts'
-import type { ResourceRegistry } from './registry.ts'
+import { checkUriLength, type ResourceRegistry } from './registry.ts'
 
 /** MCP's error code for a URI no resource answers to. */
 export const RESOURCE_NOT_FOUND = -32002
@@ -38,7 +38,8 @@ export class ResourcesFeature implements McpFeature {
       [
         'resources/unsubscribe',
         (req, _ctx, peer) => {
-          this.#subscriptions.get(peer)?.delete(uriParam(req))
+          const uri = uriParam(req)
+          this.#subscriptions.get(peer)?.delete(uri)
           return {}
         },
       ],
@@ -95,6 +96,7 @@ export class ResourcesFeature implements McpFeature {
 function uriParam(req: JsonRpcRequest): string {
   const uri = req.params?.uri
   if (typeof uri !== 'string' || uri === '') throw invalidParams(`${req.method} needs a "uri"`)
+  checkUriLength(uri, req.method)
   return uri
 }
 

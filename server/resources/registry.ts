@@ -1,5 +1,6 @@
 import { Catalog } from '../protocol/catalog.ts'
 import type { Completer, HandlerContext } from '../protocol/context.ts'
+import { invalidParams } from '../protocol/errors.ts'
 import type {
   ReadReturn,
   ResourceContents,
@@ -8,7 +9,10 @@ import type {
   ResourceTemplateMeta,
   TemplateReader,
 } from './types.ts'
-import { UriTemplate } from './uri-template.ts'
+import { UriTemplate, UriTemplateError } from './uri-template.ts'
+
+/** The longest URI (UTF-8 bytes) a client may name in a read, a subscription or a completion. */
+export const MAX_URI_BYTES = 8 * 1024
 
 interface RegisteredResource {
   descriptor: Record<string, unknown>
@@ -25,7 +29,20 @@ export interface RegisteredTemplate {
   complete: ReadonlyMap<string, Completer>
 }
 
-/** Resource and template registration errors (taken URI, empty name). */
+/**
+ * Refuses a URI past MAX_URI_BYTES, before anything matches or keeps it.
+ * @throws ProtocolError -32602 naming the limit.
+ */
+export function checkUriLength(uri: string, method: string): void {
+  const bytes = Buffer.byteLength(uri)
+  if (bytes > MAX_URI_BYTES) {
+    throw invalidParams(
+      `the uri of ${method} is ${bytes} bytes; the limit is ${MAX_URI_BYTES} bytes`,
+    )
+  }
+}
+
+/** Resource and template registration errors (taken URI, empty name, a template sluice cannot match). */
 export class ResourceRegistrationError extends Error {
   override readonly name = 'ResourceRegistrationError'
 }
@@ -45,13 +62,16 @@ export class ResourceRegistry {
     return this
   }
 
-  /** @throws ResourceRegistrationError when the template is taken. */
+  /**
+   * @throws ResourceRegistrationError when the template is taken, has two `{+var}`/`{#var}`, or
+   * two variables with no literal between them.
+   */
   resourceTemplate(uriTemplate: string, meta: ResourceTemplateMeta, read: TemplateReader): this {
     const { complete, ...listed } = meta
     if (!listed.name) throw new ResourceRegistrationError(`template ${uriTemplate} needs a name`)
     const entry: RegisteredTemplate = {
       descriptor: { uriTemplate, ...listed },
-      template: new UriTemplate(uriTemplate),
+      template: compileTemplate(uriTemplate),
       mimeType: listed.mimeType,
       read,
       complete: new Map(Object.entries(complete ?? {})),
@@ -77,6 +97,17 @@ export class ResourceRegistry {
       if (variables) return toContents(uri, t.mimeType, await t.read(uri, variables, ctx))
     }
     return undefined
+  }
+}
+
+function compileTemplate(uriTemplate: string): UriTemplate {
+  try {
+    return new UriTemplate(uriTemplate)
+  } catch (err) {
+    if (err instanceof UriTemplateError) {
+      throw new ResourceRegistrationError(`template ${uriTemplate}: ${err.message}`)
+    }
+    throw err
   }
 }
 
