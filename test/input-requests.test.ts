@@ -87,6 +87,18 @@ for (const transport of TRANSPORTS) {
         ],
       })
       await form.client.close()
+      // client/elicitation: `{ url: {} }` supports URL mode only; form mode must not be sent.
+      const urlOnly = await connect(server.url, transport, { elicitation: { url: {} } })
+      expect(await urlOnly.client.callTool({ name: 'ask', arguments: {} })).toEqual({
+        isError: true,
+        content: [
+          {
+            type: 'text',
+            text: expect.stringContaining('did not declare the elicitation.form capability'),
+          },
+        ],
+      })
+      await urlOnly.client.close()
       expect(await pending(server)).toBe(0)
     })
 

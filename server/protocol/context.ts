@@ -199,16 +199,10 @@ export class CallContext implements HandlerContext {
 
   async #ask(method: InputMethod, params: Record<string, unknown>) {
     if (this.#ended) throw new InputRequestError(`Input request: ${method} after the call ended`)
-    const capability = INPUT_METHODS[method]
-    const declared = this.#peer.state.clientCapabilities?.[capability]
-    // URL-mode elicitation (2025-11-25) needs `elicitation.url`; form mode needs `elicitation`.
-    const urlMode = method === 'elicitation/create' && params.mode === 'url'
-    const missing = urlMode
-      ? (declared as { url?: unknown } | undefined)?.url === undefined
-      : declared === undefined
+    const missing = missingCapability(this.#peer.state.clientCapabilities, method, params)
     if (missing) {
       throw new InputRequestError(
-        `Input request refused: the client of session ${this.sessionId} did not declare the ${urlMode ? 'elicitation.url' : capability} capability`,
+        `Input request refused: the client of session ${this.sessionId} did not declare the ${missing} capability`,
       )
     }
     this.#inputs++
@@ -221,6 +215,29 @@ export class CallContext implements HandlerContext {
       this.#inputs,
     )
   }
+}
+
+/**
+ * The capability the client lacks for this input request, or undefined when it declared what the
+ * request needs. Elicitation modes (client/elicitation): `{}` means form only, `{ url: {} }` URL
+ * only, and "Servers MUST NOT send elicitation requests with modes that are not supported by the
+ * client".
+ */
+function missingCapability(
+  declared: Readonly<Record<string, unknown>> | undefined,
+  method: InputMethod,
+  params: Record<string, unknown>,
+): string | undefined {
+  const capability = INPUT_METHODS[method]
+  const value = declared?.[capability]
+  if (value === undefined) return capability
+  if (method !== 'elicitation/create') return undefined
+  const modes = (typeof value === 'object' && value !== null ? value : {}) as Record<
+    string,
+    unknown
+  >
+  if (params.mode === 'url') return modes.url === undefined ? 'elicitation.url' : undefined
+  return modes.form !== undefined || modes.url === undefined ? undefined : 'elicitation.form'
 }
 
 /** What a completion function gets besides the partial value. */
