@@ -6,7 +6,7 @@ import type { ServerMetrics } from './observability/server-metrics.ts'
 import { PromptsFeature } from './prompts/feature.ts'
 import type { PromptRegistry } from './prompts/registry.ts'
 import { Dispatcher } from './protocol/dispatcher.ts'
-import { broadcast, type PeerDirectory } from './protocol/feature.ts'
+import { announcedListChanged, broadcast, type PeerDirectory } from './protocol/feature.ts'
 import { OutboundRequests } from './protocol/outbound-requests.ts'
 import type { McpPeer } from './protocol/peer.ts'
 import { ResourcesFeature } from './resources/feature.ts'
@@ -71,14 +71,19 @@ export function composeFeatures(deps: FeatureDeps): {
     logger,
   })
   const resources = new ResourcesFeature(deps.resources, directory)
-  // One list_changed per kind and tick: registering a hundred tools at once sends one.
+  // One list_changed per kind and tick: registering a hundred tools at once sends one. Only to
+  // sessions that were announced listChanged for the kind at their initialize.
   const scheduled = new Set<string>()
   const listChanged = (what: string) => () => {
     if (scheduled.has(what)) return
     scheduled.add(what)
     queueMicrotask(() => {
       scheduled.delete(what)
-      broadcast(directory, { jsonrpc: '2.0', method: `notifications/${what}/list_changed` })
+      broadcast(
+        directory,
+        { jsonrpc: '2.0', method: `notifications/${what}/list_changed` },
+        (peer) => announcedListChanged(peer, what),
+      )
     })
   }
   deps.tools.onChange = listChanged('tools')

@@ -2,12 +2,14 @@ import { describe, expect, test } from 'bun:test'
 import {
   LoggingMessageNotificationSchema,
   PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js'
 import { Type } from '@sinclair/typebox'
 import { createServer } from '../server/index.ts'
 import { connect, startFeatureServer, TRANSPORTS } from './feature-helpers.ts'
+import { startServer } from './helpers.ts'
 
 for (const transport of TRANSPORTS) {
   describe(`MCP features with the official SDK client (${transport})`, () => {
@@ -221,6 +223,51 @@ describe('polling (SEP-1699)', () => {
       expect(await c.client.callTool({ name: 'poll', arguments: {} })).toEqual({
         content: [{ type: 'text', text: String(transport === 'streamable') }],
       })
+    })
+  }
+})
+
+describe('what a session was announced at initialize', () => {
+  for (const transport of TRANSPORTS) {
+    test(`a session told of no resources or prompts gets -32601 for them and no list_changed (${transport})`, async () => {
+      await using server = startServer()
+      await using early = await connect(server.url, transport)
+      expect(early.client.getServerCapabilities()).toEqual({
+        tools: { listChanged: true },
+        logging: {},
+      })
+      await expect(early.client.listResources()).rejects.toMatchObject({
+        code: -32601,
+        message: 'MCP error -32601: Method not found: resources/list',
+      })
+      await expect(early.client.listPrompts()).rejects.toMatchObject({ code: -32601 })
+      const heard: string[] = []
+      const toolsChanged = Promise.withResolvers<void>()
+      early.client.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
+        heard.push('resources')
+      })
+      early.client.setNotificationHandler(PromptListChangedNotificationSchema, () => {
+        heard.push('prompts')
+      })
+      early.client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+        heard.push('tools')
+        toolsChanged.resolve()
+      })
+      server.resource('config://app', { name: 'app-config' }, () => '{}')
+      server.prompt('greet', {}, () => 'Hello.')
+      // Scheduled after the resources and prompts list_changed of the same tick, so it arrives
+      // after them on the same stream if they were sent at all.
+      server.tool('late', { description: 'Added later.', input: Type.Object({}) }, () => 'late')
+      await toolsChanged.promise
+      expect(heard).toEqual(['tools'])
+      await using late = await connect(server.url, transport)
+      expect(late.client.getServerCapabilities()).toMatchObject({
+        resources: { subscribe: true, listChanged: true },
+        prompts: { listChanged: true },
+      })
+      expect((await late.client.listResources()).resources).toEqual([
+        { uri: 'config://app', name: 'app-config' },
+      ])
     })
   }
 })

@@ -51,6 +51,10 @@ export class Dispatcher {
   /** Maps, never plain objects: `constructor` or `__proto__` must not look like methods. */
   readonly #handlers = new Map<string, MethodHandler>()
   readonly #notifications = new Map<string, NotificationHandler>()
+  /** The feature answering each method. */
+  readonly #featureOf = new Map<string, McpFeature>()
+  /** Per session, the features that announced a capability at its initialize. */
+  readonly #announced = new WeakMap<McpPeer, ReadonlySet<McpFeature>>()
 
   constructor(private readonly options: DispatcherOptions) {
     for (const feature of options.features) {
@@ -59,6 +63,7 @@ export class Dispatcher {
           throw new Error(`sluice: two features answer ${method}`)
         }
         this.#handlers.set(method, handler)
+        this.#featureOf.set(method, feature)
       }
       for (const [method, handler] of feature.notifications ?? []) {
         this.#notifications.set(method, handler)
@@ -137,6 +142,10 @@ export class Dispatcher {
           `session ${peer.sessionId} is not initialized; send initialize before ${req.method}`,
         )
       }
+      // A feature this session was not announced (nothing registered at its initialize) does
+      // not answer there: the client was told the server has no such capability.
+      const feature = this.#featureOf.get(req.method)
+      if (!feature || !this.#announced.get(peer)?.has(feature)) throw methodNotFound(req.method)
       return handler
     }
     // The direct tool-call flow answers these without an initialize handshake; scripts rely on it.
@@ -189,7 +198,15 @@ export class Dispatcher {
     if (clientInfo) peer.state.clientInfo = clientInfo
     if (declared) peer.state.clientCapabilities = declared
     const capabilities: Record<string, unknown> = {}
-    for (const feature of this.options.features) Object.assign(capabilities, feature.capabilities())
+    const announced = new Set<McpFeature>()
+    for (const feature of this.options.features) {
+      const own = feature.capabilities()
+      if (own === undefined) continue
+      Object.assign(capabilities, own)
+      announced.add(feature)
+    }
+    this.#announced.set(peer, announced)
+    peer.state.serverCapabilities = capabilities
     return {
       protocolVersion: version,
       capabilities,

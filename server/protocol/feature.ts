@@ -17,7 +17,10 @@ export type NotificationHandler = (note: JsonRpcNotification, peer: McpPeer) => 
  * only the lifecycle: initialize, ping, cancellation.
  */
 export interface McpFeature {
-  /** Merged into the server capabilities at each initialize, so they reflect what is registered then. */
+  /**
+   * Merged into the server capabilities at each initialize, so they reflect what is registered
+   * then. A feature that announces nothing to a session answers its methods there with -32601.
+   */
   capabilities(): Record<string, unknown> | undefined
   readonly methods: ReadonlyMap<string, MethodHandler>
   readonly notifications?: ReadonlyMap<string, NotificationHandler>
@@ -29,7 +32,22 @@ export interface PeerDirectory {
   peers(): Iterable<McpPeer>
 }
 
-/** Sends `message` on the standalone stream of every initialized session. */
-export function broadcast(directory: PeerDirectory, message: JsonRpcMessage): void {
-  for (const peer of directory.peers()) peer.send(message)
+/** Sends `message` on the standalone stream of every initialized session `to` accepts. */
+export function broadcast(
+  directory: PeerDirectory,
+  message: JsonRpcMessage,
+  to: (peer: McpPeer) => boolean = () => true,
+): void {
+  for (const peer of directory.peers()) if (to(peer)) peer.send(message)
+}
+
+/**
+ * Whether the session was announced `listChanged` for `capability` (tools, resources, prompts)
+ * at initialize: only those sessions expect its `notifications/<capability>/list_changed`.
+ */
+export function announcedListChanged(peer: McpPeer, capability: string): boolean {
+  const announced = peer.state.serverCapabilities?.[capability] as
+    | { listChanged?: unknown }
+    | undefined
+  return announced?.listChanged === true
 }

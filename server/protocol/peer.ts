@@ -11,6 +11,11 @@ export interface PeerState {
   clientInfo: { name: string; version: string } | undefined
   /** What the client declared at initialize (`sampling`, `elicitation`, `roots`, ...). */
   clientCapabilities?: Readonly<Record<string, unknown>> | undefined
+  /**
+   * What the server announced to this session at initialize. A session is told only of what it
+   * was announced: list_changed for a kind it was not told `listChanged` about is not sent.
+   */
+  serverCapabilities?: Readonly<Record<string, unknown>> | undefined
   /** The lowest `notifications/message` level the client asked for (logging/setLevel). */
   logLevel?: string | undefined
 }
