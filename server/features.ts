@@ -70,7 +70,7 @@ export function composeFeatures(deps: FeatureDeps): {
     maxCallsPerSession: config.maxCallsPerSession,
     logger,
   })
-  const resources = new ResourcesFeature(deps.resources, directory)
+  const resources = new ResourcesFeature(deps.resources, directory, metrics.limitRefusals)
   // One list_changed per kind and tick: registering a hundred tools at once sends one. Only to
   // sessions that were announced listChanged for the kind at their initialize.
   const scheduled = new Set<string>()

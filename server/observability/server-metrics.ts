@@ -57,7 +57,7 @@ export function createServerMetrics(): ServerMetrics {
     ),
     limitRefusals: registry.counter(
       'sluice_limit_refusals_total',
-      'Work refused by a configured limit (max_sessions, sessions_per_token, memory_budget, calls_per_session, batch_size, body_bytes), or while draining.',
+      'Work refused by a configured limit (max_sessions, sessions_per_token, memory_budget, calls_per_session, input_requests_per_session, subscriptions_per_session, batch_size, body_bytes), or while draining.',
     ),
     streamsEvicted: registry.counter(
       'sluice_streams_evicted_total',

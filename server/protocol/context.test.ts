@@ -28,6 +28,7 @@ function fakePeer(capabilities: Record<string, unknown> = { elicitation: {} }, l
       return true
     },
     endWithoutResponse() {},
+    chargeTransit() {},
   }
   return { peer, sent }
 }

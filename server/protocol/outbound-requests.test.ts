@@ -23,6 +23,7 @@ function fakePeer() {
       return accepting
     },
     endWithoutResponse() {},
+    chargeTransit() {},
   } satisfies McpPeer
   return {
     peer,

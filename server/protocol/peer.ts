@@ -42,6 +42,12 @@ export interface McpPeer {
    * reconnect; false where the transport cannot (legacy SSE, JSON replies, older sessions).
    */
   closeStreamOf?(id: RequestId): boolean
+  /**
+   * Charges (negative: releases) bytes the protocol holds for this session outside its queues,
+   * such as subscribed URIs, to the session's ledger and the server-wide buffer budget. The
+   * caller releases what it charged, once, at the latest when `signal` aborts.
+   */
+  chargeTransit(deltaBytes: number): void
   /** The request ended without a response (cancelled): nothing waits for one any more. */
   endWithoutResponse(id: RequestId): void
 }

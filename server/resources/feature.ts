@@ -1,3 +1,4 @@
+import type { Counter } from '../observability/metrics.ts'
 import { paginate } from '../protocol/catalog.ts'
 import { invalidParams, ProtocolError } from '../protocol/errors.ts'
 import type { McpFeature, MethodHandler, PeerDirectory } from '../protocol/feature.ts'
@@ -10,17 +11,26 @@ export const RESOURCE_NOT_FOUND = -32002
 /** URIs one session may watch; more subscriptions are refused. */
 export const MAX_SUBSCRIPTIONS_PER_SESSION = 1_000
 
+/** The URIs one session watches, and their UTF-8 bytes charged to its budget. */
+interface Subscriptions {
+  readonly uris: Set<string>
+  bytes: number
+}
+
 /**
  * resources/list, resources/templates/list, resources/read and subscriptions. Subscriptions live
- * with their session (a WeakMap keyed by it), so a closed session leaves nothing behind.
+ * with their session (a WeakMap keyed by it); each subscribed URI's bytes are charged to the
+ * session and the server budget, released on unsubscribe or, all at once, when the session closes.
  */
 export class ResourcesFeature implements McpFeature {
   readonly methods: ReadonlyMap<string, MethodHandler>
-  readonly #subscriptions = new WeakMap<McpPeer, Set<string>>()
+  readonly #subscriptions = new WeakMap<McpPeer, Subscriptions>()
 
   constructor(
     private readonly registry: ResourceRegistry,
     private readonly directory: PeerDirectory,
+    /** `sluice_limit_refusals_total`: a subscription past the per-session limit is counted. */
+    private readonly limitRefusals: Counter,
   ) {
     this.methods = new Map<string, MethodHandler>([
       ['resources/list', (req) => this.#list(req)],
@@ -39,7 +49,12 @@ export class ResourcesFeature implements McpFeature {
         'resources/unsubscribe',
         (req, _ctx, peer) => {
           const uri = uriParam(req)
-          this.#subscriptions.get(peer)?.delete(uri)
+          const subscriptions = this.#subscriptions.get(peer)
+          if (subscriptions?.uris.delete(uri)) {
+            const bytes = Buffer.byteLength(uri)
+            subscriptions.bytes -= bytes
+            peer.chargeTransit(-bytes)
+          }
           return {}
         },
       ],
@@ -55,7 +70,7 @@ export class ResourcesFeature implements McpFeature {
   notifyUpdated(uri: string): number {
     let sent = 0
     for (const peer of this.directory.peers()) {
-      if (!this.#subscriptions.get(peer)?.has(uri)) continue
+      if (!this.#subscriptions.get(peer)?.uris.has(uri)) continue
       peer.send({ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri } })
       sent++
     }
@@ -78,18 +93,39 @@ export class ResourcesFeature implements McpFeature {
   #subscribe(req: JsonRpcRequest, peer: McpPeer): Record<string, unknown> {
     const uri = uriParam(req)
     if (!this.registry.knows(uri)) throw notFound(uri)
-    let set = this.#subscriptions.get(peer)
-    if (!set) {
-      set = new Set()
-      this.#subscriptions.set(peer, set)
-    }
-    if (!set.has(uri) && set.size >= MAX_SUBSCRIPTIONS_PER_SESSION) {
+    // A closing session keeps nothing: its close path may have released its subscriptions.
+    if (peer.isClosed) return {}
+    const subscriptions = this.#subscriptionsOf(peer)
+    if (subscriptions.uris.has(uri)) return {}
+    if (subscriptions.uris.size >= MAX_SUBSCRIPTIONS_PER_SESSION) {
+      this.limitRefusals.inc({ limit: 'subscriptions_per_session' })
       throw invalidParams(
         `session ${peer.sessionId} already watches ${MAX_SUBSCRIPTIONS_PER_SESSION} resources, its limit`,
       )
     }
-    set.add(uri)
+    const bytes = Buffer.byteLength(uri)
+    subscriptions.uris.add(uri)
+    subscriptions.bytes += bytes
+    peer.chargeTransit(bytes)
     return {}
+  }
+
+  /** The session's subscriptions; made on its first, with the close path that releases them all. */
+  #subscriptionsOf(peer: McpPeer): Subscriptions {
+    const existing = this.#subscriptions.get(peer)
+    if (existing) return existing
+    const created: Subscriptions = { uris: new Set(), bytes: 0 }
+    this.#subscriptions.set(peer, created)
+    peer.signal.addEventListener(
+      'abort',
+      () => {
+        peer.chargeTransit(-created.bytes)
+        created.bytes = 0
+        created.uris.clear()
+      },
+      { once: true },
+    )
+    return created
   }
 }
 
