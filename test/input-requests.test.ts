@@ -5,6 +5,8 @@ import {
   ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js'
+import { Type } from '@sinclair/typebox'
+import { CallEndedError } from '../server/protocol/context.ts'
 import { connect, pending, startFeatureServer, TRANSPORTS } from './feature-helpers.ts'
 import { readMetric, SseReader, waitFor } from './helpers.ts'
 
@@ -126,6 +128,56 @@ for (const transport of TRANSPORTS) {
       await expect(call).rejects.toThrow()
       await clientCancelled.promise
       await waitFor('the input request to be released', async () => (await pending(server)) === 0)
+      expect(
+        await readMetric(
+          server.url,
+          'sluice_input_requests_total{method="elicitation/create",outcome="cancelled"}',
+        ),
+      ).toBe(1)
+    })
+
+    test('an input request the call left waiting is cancelled on the client when the call ends', async () => {
+      await using server = startFeatureServer()
+      const left = Promise.withResolvers<unknown>()
+      server.tool(
+        'ask_and_leave',
+        { description: 'Elicits without waiting for the answer.', input: Type.Object({}) },
+        (_a, ctx) => {
+          ctx
+            .elicit({
+              message: 'Still there?',
+              requestedSchema: { type: 'object', properties: {} },
+            })
+            .then(left.resolve, left.resolve)
+          return 'returned'
+        },
+      )
+      await using c = await connect(server.url, transport)
+      const clientCancelled = Promise.withResolvers<unknown>()
+      c.client.setRequestHandler(
+        ElicitRequestSchema,
+        (_req, extra) =>
+          new Promise((_resolve, reject) => {
+            // The cancellation may reach the client before this handler runs.
+            const cancelled = () => {
+              clientCancelled.resolve(extra.signal.reason)
+              reject(new Error('cancelled'))
+            }
+            if (extra.signal.aborted) cancelled()
+            else extra.signal.addEventListener('abort', cancelled)
+          }),
+      )
+      expect(await c.client.callTool({ name: 'ask_and_leave', arguments: {} })).toEqual({
+        content: [{ type: 'text', text: 'returned' }],
+      })
+      // Released when the call ended, before its result was sent.
+      expect(await pending(server)).toBe(0)
+      expect(await left.promise).toEqual(
+        new CallEndedError('Input request: the call 1 that asked for it ended'),
+      )
+      expect(await clientCancelled.promise).toBe(
+        'the request that asked for elicitation/create ended',
+      )
       expect(
         await readMetric(
           server.url,

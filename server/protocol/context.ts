@@ -117,7 +117,12 @@ export interface HandlerContext {
 
 /** An input request the client cannot serve, or that did not get an answer. */
 export class InputRequestError extends Error {
-  override readonly name = 'InputRequestError'
+  override readonly name: string = 'InputRequestError'
+}
+
+/** Why an input request still waiting was abandoned: the call that made it ended first. */
+export class CallEndedError extends InputRequestError {
+  override readonly name = 'CallEndedError'
 }
 
 /** The context of one request; the dispatcher ends it when the request is answered. */
@@ -127,6 +132,8 @@ export class CallContext implements HandlerContext {
   readonly #input: InputChannel
   #ended = false
   #inputs = 0
+  /** Made with the call's first input request: aborted when the call ends, for whatever reason. */
+  #inputScope: { controller: AbortController; signal: AbortSignal } | undefined
 
   constructor(
     peer: McpPeer,
@@ -145,9 +152,19 @@ export class CallContext implements HandlerContext {
     return this.#peer.sessionId
   }
 
-  /** The request was answered (or abandoned): later progress and log calls do nothing. */
+  /**
+   * The request was answered (or abandoned): later progress and log calls do nothing, and input
+   * requests it left waiting are cancelled (the client hears `notifications/cancelled`) and
+   * released now: none outlives its call.
+   */
   end(): void {
+    if (this.#ended) return
     this.#ended = true
+    this.#inputScope?.controller.abort(
+      new CallEndedError(
+        `Input request: the call ${JSON.stringify(this.requestId)} that asked for it ended`,
+      ),
+    )
   }
 
   #live(): boolean {
@@ -206,12 +223,16 @@ export class CallContext implements HandlerContext {
       )
     }
     this.#inputs++
+    if (!this.#inputScope) {
+      const controller = new AbortController()
+      this.#inputScope = { controller, signal: AbortSignal.any([this.signal, controller.signal]) }
+    }
     return this.#input.request(
       this.#peer,
       this.requestId,
       method,
       params,
-      this.signal,
+      this.#inputScope.signal,
       this.#inputs,
     )
   }

@@ -1,7 +1,12 @@
 import { Type } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { Counter } from '../observability/metrics.ts'
-import { type InputChannel, type InputMethod, InputRequestError } from './context.ts'
+import {
+  CallEndedError,
+  type InputChannel,
+  type InputMethod,
+  InputRequestError,
+} from './context.ts'
 import type { JsonRpcError, JsonRpcResult, RequestId } from './jsonrpc.ts'
 import type { McpPeer } from './peer.ts'
 
@@ -72,9 +77,10 @@ const RESULT_CHECKS = new Map<InputMethod, { Check(value: unknown): boolean }>([
 
 /**
  * Server-to-client requests of the 2025 revisions, all in one place: each has a timeout, is
- * bounded per session, is cancelled (with `notifications/cancelled` to the client) when the call
- * that asked is cancelled, and is rejected when the session ends. Each is released exactly once,
- * whichever way it ends. It travels on the stream of the request that asked (`relatedTo`).
+ * bounded per session, is cancelled (with `notifications/cancelled` to the client) when `signal`
+ * aborts (the call that asked was cancelled or ended), and is rejected when the session ends.
+ * Each is released exactly once, whichever way it ends. It travels on the stream of the request
+ * that asked (`relatedTo`).
  */
 export class OutboundRequests implements InputChannel {
   readonly #sessions = new WeakMap<McpPeer, SessionRequests>()
@@ -128,12 +134,13 @@ export class OutboundRequests implements InputChannel {
       }, this.options.timeoutMs),
       onAbort: () => {
         const reason = peer.isClosed ? 'session_closed' : 'cancelled'
+        const ended = signal.reason instanceof CallEndedError
         this.#abandon(
           peer,
           session,
           id,
           reason,
-          `the request that asked for ${method} was cancelled`,
+          `the request that asked for ${method} ${ended ? 'ended' : 'was cancelled'}`,
           signal.reason,
         )
       },
