@@ -8,6 +8,7 @@ import type {
   ResourceTemplateMeta,
   TemplateReader,
 } from './resources/types.ts'
+import type { RootsListener } from './roots/feature.ts'
 import { type RegistrationKind, SluiceServer } from './server.ts'
 import type { ToolDefinition, ToolHandler } from './tools/types.ts'
 
@@ -86,7 +87,7 @@ export class Sluice implements AsyncDisposable {
   }
 
   /** Hears `notifications/roots/list_changed` (the session id); returns the unsubscribe. */
-  onRootsListChanged(listener: (sessionId: string) => void): () => void {
+  onRootsListChanged(listener: RootsListener): () => void {
     return this.#server.onRootsListChanged(listener)
   }
 

@@ -90,7 +90,7 @@ export function composeFeatures(deps: FeatureDeps): {
   deps.resources.resources.onChange = listChanged('resources')
   deps.resources.templates.onChange = listChanged('resources')
   deps.prompts.prompts.onChange = listChanged('prompts')
-  const roots = new RootsFeature()
+  const roots = new RootsFeature(logger)
   const dispatcher = new Dispatcher({
     features: [
       tools,

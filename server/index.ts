@@ -37,6 +37,7 @@ export type {
   TemplateReader,
   TemplateVariables,
 } from './resources/types.ts'
+export type { RootsListener } from './roots/feature.ts'
 export type { RegistrationKind } from './server.ts'
 export type {
   ContentBlock,

@@ -16,7 +16,7 @@ import type {
   ResourceTemplateMeta,
   TemplateReader,
 } from './resources/types.ts'
-import type { RootsFeature } from './roots/feature.ts'
+import type { RootsFeature, RootsListener } from './roots/feature.ts'
 import { SessionRegistry } from './session/registry.ts'
 import { registerBuiltinTools } from './tools/builtin.ts'
 import { ToolRegistry } from './tools/registry.ts'
@@ -237,7 +237,7 @@ export class SluiceServer {
    * Calls `listener` with the session id when a client sends `notifications/roots/list_changed`
    * (ask again with `ctx.listRoots()`). Returns the function that removes the listener.
    */
-  onRootsListChanged(listener: (sessionId: string) => void): () => void {
+  onRootsListChanged(listener: RootsListener): () => void {
     return this.#rootsFeature.onListChanged(listener)
   }
 

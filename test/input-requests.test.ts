@@ -8,7 +8,8 @@ import {
 import { Type } from '@sinclair/typebox'
 import { CallEndedError } from '../server/protocol/context.ts'
 import { connect, pending, startFeatureServer, TRANSPORTS } from './feature-helpers.ts'
-import { readMetric, SseReader, waitFor } from './helpers.ts'
+import { INITIALIZE, openLegacyStream, post, readMetric, SseReader, waitFor } from './helpers.ts'
+import { initialize, mcp } from './streamable-helpers.ts'
 
 for (const transport of TRANSPORTS) {
   describe(`input requests with the official SDK client (${transport})`, () => {
@@ -338,5 +339,60 @@ describe('input requests on the wire (Streamable HTTP)', () => {
       result: { content: [{ type: 'text', text: 'accept:Ada' }] },
     })
     expect(await reader.nextEvent()).toBeUndefined()
+  })
+})
+
+describe('roots/list_changed listeners', () => {
+  test('a throwing listener neither fails the batch nor keeps its ids in flight', async () => {
+    await using server = startFeatureServer()
+    const heard: string[] = []
+    server.onRootsListChanged(() => {
+      throw new Error('listener bug')
+    })
+    server.onRootsListChanged(async () => {
+      throw new Error('async listener bug')
+    })
+    server.onRootsListChanged((sessionId) => {
+      heard.push(sessionId)
+    })
+    const { response, sessionId } = await initialize(server.url, '2025-03-26')
+    await response.text()
+    const headers = { 'mcp-protocol-version': '2025-03-26', accept: 'application/json' }
+    const batch = await mcp(server.url, sessionId, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify([
+        { jsonrpc: '2.0', method: 'notifications/roots/list_changed' },
+        { jsonrpc: '2.0', id: 7, method: 'ping' },
+      ]),
+    })
+    expect(batch.status).toBe(200)
+    expect(await batch.json()).toEqual([{ jsonrpc: '2.0', id: 7, result: {} }])
+    expect(heard).toEqual([sessionId])
+    const again = await mcp(server.url, sessionId, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'ping' }),
+    })
+    expect(await again.json()).toEqual({ jsonrpc: '2.0', id: 7, result: {} })
+  })
+
+  test('listeners do not hear a session before it is initialized', async () => {
+    await using server = startFeatureServer()
+    const heard: string[] = []
+    const second = Promise.withResolvers<void>()
+    server.onRootsListChanged((sessionId) => {
+      heard.push(sessionId)
+      second.resolve()
+    })
+    const stream = await openLegacyStream(server.url)
+    const changed = { jsonrpc: '2.0', method: 'notifications/roots/list_changed' }
+    expect((await post(stream.postUrl, changed)).status).toBe(202)
+    await post(stream.postUrl, INITIALIZE)
+    await stream.reader.nextEvent()
+    await post(stream.postUrl, changed)
+    await second.promise
+    expect(heard).toEqual([stream.sessionId])
+    await stream.reader.cancel()
   })
 })

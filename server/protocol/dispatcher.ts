@@ -173,9 +173,21 @@ export class Dispatcher {
         const reason = typeof note.params?.reason === 'string' ? note.params.reason : 'cancelled'
         peer.calls.cancel(id, reason)
       }
-    } else {
-      // Others (progress, roots/list_changed, ...) need no answer; a feature may listen.
-      this.#notifications.get(note.method)?.(note, peer)
+    } else if (peer.state.protocolVersion) {
+      // Others (progress, roots/list_changed, ...) need no answer; a feature may listen, once the
+      // session is initialized. Its failure stays here: dispatch never throws, so a batch's other
+      // requests are still answered and their ids freed.
+      const handler = this.#notifications.get(note.method)
+      if (!handler) return
+      try {
+        handler(note, peer)
+      } catch (err) {
+        this.options.logger.warn('notification_handler_failed', {
+          session: peer.sessionId,
+          method: note.method,
+          err,
+        })
+      }
     }
   }
 
