@@ -10,6 +10,7 @@ import { Type } from '@sinclair/typebox'
 import { createServer } from '../server/index.ts'
 import { connect, startFeatureServer, TRANSPORTS } from './feature-helpers.ts'
 import { startServer } from './helpers.ts'
+import { initialize, mcp } from './streamable-helpers.ts'
 
 for (const transport of TRANSPORTS) {
   describe(`MCP features with the official SDK client (${transport})`, () => {
@@ -270,4 +271,43 @@ describe('what a session was announced at initialize', () => {
       ])
     })
   }
+})
+
+describe('prompt arguments on the wire', () => {
+  test('refuses unknown arguments and non-string values with -32602 naming them', async () => {
+    await using server = startFeatureServer()
+    const { response, sessionId } = await initialize(server.url)
+    await response.text()
+    const get = async (args: unknown) => {
+      const answer = await mcp(server.url, sessionId, {
+        method: 'POST',
+        headers: { accept: 'application/json' },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'prompts/get',
+          params: { name: 'test_prompt_with_arguments', arguments: args },
+        }),
+      })
+      return answer.json()
+    }
+    const refused = (reason: string) => ({
+      jsonrpc: '2.0',
+      id: 1,
+      error: {
+        code: -32602,
+        message: `Invalid params: arguments of prompt 'test_prompt_with_arguments': ${reason}`,
+      },
+    })
+    expect(await get({ arg1: 'x', arg2: 'y', extra: 5 })).toEqual(
+      refused("unknown argument 'extra'"),
+    )
+    expect(await get(JSON.parse('{"arg1":"x","arg2":"y","__proto__":{"polluted":true}}'))).toEqual(
+      refused("unknown argument '__proto__'"),
+    )
+    expect(await get({ arg1: 'x', arg2: ['y'] })).toEqual(
+      refused("argument 'arg2' must be a string"),
+    )
+    expect(await get({ arg1: 'x', arg2: 'y' })).toMatchObject({ id: 1, result: { messages: [{}] } })
+  })
 })

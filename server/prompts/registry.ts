@@ -8,6 +8,8 @@ import type { PromptDefinition, PromptHandler, PromptResult } from './types.ts'
 export interface RegisteredPrompt {
   descriptor: Record<string, unknown>
   check: TypeCheck<TObject>
+  /** The declared argument names; a Map-like set, so `__proto__` is just a name. */
+  argumentNames: ReadonlySet<string>
   handler: PromptHandler<TObject>
   complete: ReadonlyMap<string, Completer>
 }
@@ -53,6 +55,7 @@ export class PromptRegistry {
     const entry: RegisteredPrompt = {
       descriptor,
       check: TypeCompiler.Compile(schema) as TypeCheck<TObject>,
+      argumentNames: new Set(Object.keys(schema.properties)),
       handler: handler as PromptHandler<TObject>,
       complete: new Map(Object.entries(definition.complete ?? {})),
     }
@@ -70,6 +73,12 @@ export class PromptRegistry {
     const prompt = this.prompts.get(name)
     if (!prompt) throw invalidParams(`unknown prompt '${name}'`)
     const input = args ?? {}
+    // GetPromptRequest.arguments is { [key: string]: string }: whatever the author's schema
+    // leaves open, only declared arguments with string values pass.
+    const refused = refusedArguments(prompt.argumentNames, input)
+    if (refused.length > 0) {
+      throw invalidParams(`arguments of prompt '${name}': ${refused.join('; ')}`)
+    }
     if (!prompt.check.Check(input)) {
       const problems: string[] = []
       for (const e of prompt.check.Errors(input)) {
@@ -83,4 +92,15 @@ export class PromptRegistry {
       ? { messages: [{ role: 'user', content: { type: 'text', text: result } }] }
       : result
   }
+}
+
+/** Arguments the prompt did not declare, and values that are not strings; at most a few. */
+function refusedArguments(names: ReadonlySet<string>, input: unknown): string[] {
+  const problems: string[] = []
+  for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
+    if (!names.has(key)) problems.push(`unknown argument '${key}'`)
+    else if (typeof value !== 'string') problems.push(`argument '${key}' must be a string`)
+    if (problems.length >= MAX_REPORTED_PROBLEMS) break
+  }
+  return problems
 }
