@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { SluiceServer } from '../server/server.ts'
 import { sleep } from '../server/tools/builtin.ts'
+import { registerModernConformanceFixtures } from './fixtures-modern.ts'
 
 // A 1x1 red PNG and a minimal silent WAV: the smallest valid payloads for the content tests.
 const RED_PIXEL_PNG =
@@ -17,6 +18,7 @@ export function registerConformanceFixtures(server: SluiceServer): void {
   registerInputTools(server)
   registerResources(server)
   registerPrompts(server)
+  registerModernConformanceFixtures(server)
 }
 
 function registerTools(server: SluiceServer): void {

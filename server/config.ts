@@ -48,6 +48,14 @@ export const ConfigSchema = Type.Object({
   allowedOrigins: List('Origin values Streamable HTTP accepts beyond localhost origins, or *'),
   allowedHosts: List('Host values (host:port) Streamable HTTP accepts beyond its own'),
   preferJson: Type.Boolean({ description: 'true or false' }),
+  responseMode: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('sse')], {
+    description: 'auto, json, sse',
+  }),
+  maxSubscriptions: Int(0, 10_000_000, 'subscriptions/listen streams open at once (2026-07-28)'),
+  cacheTtlMs: Int(0, 86_400_000, 'ttlMs of cacheable 2026-07-28 results (lists, discover)'),
+  cacheScope: Type.Union([Type.Literal('public'), Type.Literal('private')], {
+    description: 'public, private',
+  }),
   profile: Type.Union([Type.Literal('default'), Type.Literal('conformance')], {
     description: 'default, conformance',
   }),
@@ -81,6 +89,10 @@ export const DEFAULT_CONFIG: Config = {
   allowedOrigins: [],
   allowedHosts: [],
   preferJson: false,
+  responseMode: 'auto',
+  maxSubscriptions: 10_000,
+  cacheTtlMs: 60_000,
+  cacheScope: 'public',
   profile: 'default',
   logLevel: 'info',
 }
@@ -115,6 +127,10 @@ export const SETTINGS: ReadonlyArray<{ key: Key; flag: string; env: string }> = 
   { key: 'allowedOrigins', flag: '--allowed-origins', env: 'ALLOWED_ORIGINS' },
   { key: 'allowedHosts', flag: '--allowed-hosts', env: 'ALLOWED_HOSTS' },
   { key: 'preferJson', flag: '--prefer-json', env: 'PREFER_JSON' },
+  { key: 'responseMode', flag: '--response-mode', env: 'RESPONSE_MODE' },
+  { key: 'maxSubscriptions', flag: '--max-subscriptions', env: 'MAX_SUBSCRIPTIONS' },
+  { key: 'cacheTtlMs', flag: '--cache-ttl-ms', env: 'CACHE_TTL_MS' },
+  { key: 'cacheScope', flag: '--cache-scope', env: 'CACHE_SCOPE' },
   { key: 'profile', flag: '--profile', env: 'PROFILE' },
   { key: 'logLevel', flag: '--log-level', env: 'LOG_LEVEL' },
 ]
@@ -140,6 +156,9 @@ const HELP_LINES: Partial<Record<Key, string>> = {
   preferJson: 'answer Streamable HTTP requests as JSON when the client accepts JSON and SSE',
   profile:
     'tool profile: default, or conformance (adds the conformance fixture tools, resources and prompts)',
+  responseMode:
+    'how 2026-07-28 requests are answered: auto (JSON unless the handler sends progress or logs first), json, sse',
+  cacheScope: 'cacheScope of cacheable 2026-07-28 results: public or private',
   logLevel: 'least severe log level written: debug, info, warn, error',
 }
 

@@ -31,6 +31,8 @@ export interface FeatureDeps {
   prompts: PromptRegistry
   sessions: SessionRegistry
   serverInfo: { name: string; version: string }
+  /** Also told of every list change (`tools`, `resources`, `prompts`): the 2026 listen streams. */
+  onListChanged?: (what: 'tools' | 'resources' | 'prompts') => void
 }
 
 /**
@@ -74,7 +76,7 @@ export function composeFeatures(deps: FeatureDeps): {
   // One list_changed per kind and tick: registering a hundred tools at once sends one. Only to
   // sessions that were announced listChanged for the kind at their initialize.
   const scheduled = new Set<string>()
-  const listChanged = (what: string) => () => {
+  const listChanged = (what: 'tools' | 'resources' | 'prompts') => () => {
     if (scheduled.has(what)) return
     scheduled.add(what)
     queueMicrotask(() => {
@@ -84,6 +86,7 @@ export function composeFeatures(deps: FeatureDeps): {
         { jsonrpc: '2.0', method: `notifications/${what}/list_changed` },
         (peer) => announcedListChanged(peer, what),
       )
+      deps.onListChanged?.(what)
     })
   }
   deps.tools.onChange = listChanged('tools')

@@ -7,6 +7,8 @@ import { createLogger, type Logger } from './observability/log.ts'
 import { createServerMetrics, type ServerMetrics } from './observability/server-metrics.ts'
 import { PromptRegistry } from './prompts/registry.ts'
 import type { PromptDefinition, PromptHandler } from './prompts/types.ts'
+import { type ChangeBus, InProcessChangeBus } from './protocol/change-bus.ts'
+import { type CachePolicy, uniformCachePolicy } from './protocol/modern-results.ts'
 import type { OutboundRequests } from './protocol/outbound-requests.ts'
 import type { ResourcesFeature } from './resources/feature.ts'
 import { ResourceRegistry } from './resources/registry.ts'
@@ -18,13 +20,17 @@ import type {
 } from './resources/types.ts'
 import type { RootsFeature, RootsListener } from './roots/feature.ts'
 import { SessionRegistry } from './session/registry.ts'
+import { RequestRegistry } from './session/request-registry.ts'
 import { registerBuiltinTools } from './tools/builtin.ts'
 import { ToolRegistry } from './tools/registry.ts'
 import type { ToolDefinition, ToolHandler } from './tools/types.ts'
 import { BearerAuth } from './transport/auth.ts'
 import { CorsPolicy } from './transport/cors.ts'
+import { EraRouter } from './transport/era-router.ts'
 import { LegacySseTransport } from './transport/legacy-sse.ts'
+import { ListenStreams } from './transport/listen-stream.ts'
 import { OriginGuard } from './transport/origin-guard.ts'
+import { StatelessHttpTransport } from './transport/stateless-http.ts'
 import { StreamableHttpTransport } from './transport/streamable-http.ts'
 
 export type { RegistrationKind } from './features.ts'
@@ -38,6 +44,13 @@ export interface SluiceOptions {
   builtinTools?: boolean
   /** What `initialize` answers as `serverInfo` and /health shows (default sluice's own). */
   serverInfo?: { name: string; version: string }
+  /**
+   * Where list changes travel to `subscriptions/listen` streams (default: in-process). Pass a bus
+   * on Redis or NATS to fan changes out over many processes.
+   */
+  changeBus?: ChangeBus
+  /** Caching hints of 2026-07-28 results, per method (default: --cache-ttl-ms, --cache-scope). */
+  cache?: Partial<CachePolicy>
 }
 
 /**
@@ -48,6 +61,10 @@ export interface SluiceOptions {
 export class SluiceServer {
   readonly metrics: ServerMetrics
   readonly sessions: SessionRegistry
+  /** The 2026-07-28 era's requests in flight and listen streams (there are no sessions). */
+  readonly requests: RequestRegistry
+  /** Change events (tools added or removed at run time) for listen streams. */
+  readonly changes: ChangeBus
   readonly tools = new ToolRegistry()
   readonly resources = new ResourceRegistry()
   readonly prompts = new PromptRegistry()
@@ -104,7 +121,33 @@ export class SluiceServer {
       'Unsent and replay bytes all sessions hold, charged to --max-buffered-bytes.',
       () => this.sessions.budget.usedBytes,
     )
+    this.requests = new RequestRegistry({
+      limits: {
+        maxQueueMessages: config.maxQueueMessages,
+        maxQueueBytes: config.maxQueueBytes,
+        keepaliveMs: config.keepaliveMs,
+        sendDeadlineMs: config.sendDeadlineMs,
+      },
+      budget: this.sessions.budget,
+      metrics: this.metrics,
+      maxSubscriptions: config.maxSubscriptions,
+    })
+    this.metrics.registry.gauge(
+      'sluice_requests_in_flight',
+      'MCP 2026-07-28 requests being answered now (stateless path).',
+      () => this.requests.inFlight,
+    )
+    this.metrics.registry.gauge(
+      'sluice_subscriptions_open',
+      'subscriptions/listen streams open now.',
+      () => this.requests.subscriptionsOpen,
+    )
+    this.changes = options.changeBus ?? new InProcessChangeBus()
     const serverInfo = options.serverInfo ?? { name: SERVER_NAME, version: SERVER_VERSION }
+    const cache = {
+      ...uniformCachePolicy({ ttlMs: config.cacheTtlMs, cacheScope: config.cacheScope }),
+      ...options.cache,
+    }
     if (options.builtinTools !== false) registerBuiltinTools(this.tools)
     const features = composeFeatures({
       config,
@@ -115,6 +158,7 @@ export class SluiceServer {
       prompts: this.prompts,
       sessions: this.sessions,
       serverInfo,
+      onListChanged: (what) => this.changes.publish({ kind: `${what}ListChanged` }),
     })
     this.inputRequests = features.inputRequests
     this.#resourcesFeature = features.resources
@@ -138,9 +182,32 @@ export class SluiceServer {
       preferJson: config.preferJson,
       retryMs: PRIMING_RETRY_MS,
     })
+    const listen = new ListenStreams({
+      requests: this.requests,
+      bus: this.changes,
+      logger: this.logger,
+      serverInfo,
+      cache,
+      supported: new Set(['toolsListChanged', 'promptsListChanged', 'resourcesListChanged']),
+    })
+    const stateless = new StatelessHttpTransport({
+      requests: this.requests,
+      dispatcher,
+      metrics: this.metrics,
+      logger: this.logger,
+      serverInfo,
+      cache,
+      responseMode: config.responseMode,
+      sendDeadlineMs: config.sendDeadlineMs,
+      toolSchema: (name) => this.tools.descriptor(name)?.inputSchema,
+      admit: () => this.sessions.admitRequests(1),
+      listen: (request, message, state, connection) =>
+        listen.open(request, message, state, connection),
+    })
     this.#routes = {
       legacy,
       streamable,
+      eras: new EraRouter({ streamable, stateless, maxBodyBytes: config.maxBodyBytes }),
       guard: new OriginGuard({
         port: () =>
           listenerOf(this.#app)?.port ??
@@ -289,9 +356,14 @@ export class SluiceServer {
     // Calls whose answer a client can still receive, and messages an attached reader is taking;
     // a call or stream its client left is not waited for (leaving is allowed, and nobody can come
     // back once the listener is closed), or one abandoned stream would hold the exit.
-    const drained = () => sessions.reachableCalls() === 0 && sessions.deliverableMessages() === 0
+    const requests = this.requests
+    requests.endSubscriptions()
+    const drained = () =>
+      sessions.reachableCalls() === 0 &&
+      sessions.deliverableMessages() === 0 &&
+      requests.pendingCalls() === 0
     while (!drained() && performance.now() < deadline) await Bun.sleep(DRAIN_POLL_MS)
-    const calls = sessions.pendingCalls()
+    const calls = sessions.pendingCalls() + requests.pendingCalls()
     // Undelivered: everything still unsent, on streams being read or left by their clients.
     const queued = sessions.unsentMessages()
     if (calls) this.metrics.shutdownUndelivered.inc({ kind: 'call' }, calls)
@@ -300,6 +372,7 @@ export class SluiceServer {
     log('drain_finished', { undeliveredCalls: calls, undeliveredQueued: queued })
     // Ending the sessions ends their streams after what they already took is flushed.
     sessions.closeAll('shutdown')
+    requests.closeAll('shutdown')
     if (listenerClosed) await Promise.race([listenerClosed, Bun.sleep(STREAM_FLUSH_GRACE_MS)])
     await this.#stopListener()
     return calls + queued
@@ -308,6 +381,7 @@ export class SluiceServer {
   /** Closes every session and the listener at once (no drain). Safe to call again. */
   async stop(): Promise<void> {
     this.sessions.closeAll('shutdown')
+    this.requests.closeAll('shutdown')
     await this.#stopListener()
   }
 

@@ -1,9 +1,11 @@
 import { Elysia } from 'elysia'
 import type { BearerAuth } from '../transport/auth.ts'
 import type { CorsPolicy } from '../transport/cors.ts'
+import type { EraRouter } from '../transport/era-router.ts'
 import type { LegacySseTransport, OpenStreamOptions } from '../transport/legacy-sse.ts'
 import type { OriginGuard } from '../transport/origin-guard.ts'
 import { SSE_HEADERS } from '../transport/sse-frame.ts'
+import type { StreamReply } from '../transport/stateless-http.ts'
 import type {
   ConnectionControl,
   SseReply,
@@ -20,6 +22,8 @@ import {
 export interface HttpRoutes {
   legacy: LegacySseTransport
   streamable: StreamableHttpTransport
+  /** POST /mcp: chooses between the 2025 era (streamable) and the 2026-07-28 stateless era. */
+  eras: EraRouter
   /** DNS-rebinding protection, checked on every route before anything else. */
   guard: OriginGuard
   auth: BearerAuth
@@ -71,7 +75,7 @@ export function createHttpApp(routes: HttpRoutes) {
   })
 
   /** Turns a transport's stream into the SSE response (a Response passes through). */
-  const sse = (ctx: RouteContext, reply: Response | SseReply | SseReply['body']) => {
+  const sse = (ctx: RouteContext, reply: Response | SseReply | StreamReply | SseReply['body']) => {
     if (reply instanceof Response) return reply
     // Bun closes a connection idle for `idleTimeout` (10 s by default); a quiet SSE stream is
     // kept alive by our own keepalives and send deadline instead.
@@ -170,14 +174,33 @@ export function createHttpApp(routes: HttpRoutes) {
           }
           return sse(
             ctx,
-            await routes.streamable.post(ctx.request, owner(ctx.request), connectionOf(ctx)),
+            await routes.eras.post(ctx.request, owner(ctx.request), connectionOf(ctx)),
           )
         },
         { parse: 'none' },
       )
+      // GET and DELETE belong to 2025 sessions; without one they are a 2026 client's: 405.
       .get('/mcp', (ctx) =>
-        sse(ctx, routes.streamable.get(ctx.request, owner(ctx.request), connectionOf(ctx))),
+        ctx.request.headers.has('mcp-session-id')
+          ? sse(ctx, routes.streamable.get(ctx.request, owner(ctx.request), connectionOf(ctx)))
+          : methodNotAllowed(ctx.request),
       )
-      .delete('/mcp', ({ request }) => routes.streamable.delete(request, owner(request)))
+      .delete('/mcp', ({ request }) =>
+        request.headers.has('mcp-session-id')
+          ? routes.streamable.delete(request, owner(request))
+          : methodNotAllowed(request),
+      )
+  )
+}
+
+/** GET or DELETE /mcp without a 2025 session: the 2026-07-28 endpoint accepts POST only. */
+function methodNotAllowed(request: Request): Response {
+  return transportErrorResponse(
+    new TransportError(
+      405,
+      TRANSPORT_ERROR_CODE,
+      `Method Not Allowed: ${request.method} /mcp needs an Mcp-Session-Id (2025 sessions); 2026-07-28 clients POST`,
+      { allow: 'POST' },
+    ),
   )
 }

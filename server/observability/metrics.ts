@@ -58,6 +58,45 @@ export class Gauge {
   }
 }
 
+/** Seconds-scale buckets, from half a millisecond to ten seconds. */
+const DEFAULT_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 10]
+
+/** A Prometheus histogram of durations in seconds, without labels. */
+export class Histogram {
+  readonly #counts: number[]
+  #sum = 0
+  #count = 0
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: readonly number[] = DEFAULT_BUCKETS_S,
+  ) {
+    this.#counts = buckets.map(() => 0)
+  }
+
+  observe(seconds: number): void {
+    this.#sum += seconds
+    this.#count++
+    for (let i = 0; i < this.buckets.length; i++) {
+      if (seconds <= (this.buckets[i] ?? 0)) this.#counts[i] = (this.#counts[i] ?? 0) + 1
+    }
+  }
+
+  get count(): number {
+    return this.#count
+  }
+
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`]
+    for (const [i, le] of this.buckets.entries()) {
+      lines.push(`${this.name}_bucket{le="${le}"} ${this.#counts[i] ?? 0}`)
+    }
+    lines.push(`${this.name}_bucket{le="+Inf"} ${this.#count}`)
+    lines.push(`${this.name}_sum ${this.#sum}`, `${this.name}_count ${this.#count}`)
+    return lines.join('\n')
+  }
+}
+
 function renderLabels(labels: Labels): string {
   const parts = Object.keys(labels)
     .sort()
@@ -80,12 +119,18 @@ export function countOpenFds(): number {
 
 /** Holds every metric sluice exposes and renders them in the Prometheus text format. */
 export class MetricsRegistry {
-  readonly #metrics: Array<Counter | Gauge> = []
+  readonly #metrics: Array<Counter | Gauge | Histogram> = []
 
   counter(name: string, help: string): Counter {
     const c = new Counter(name, help)
     this.#metrics.push(c)
     return c
+  }
+
+  histogram(name: string, help: string): Histogram {
+    const h = new Histogram(name, help)
+    this.#metrics.push(h)
+    return h
   }
 
   gauge(name: string, help: string, read: () => number, type?: 'gauge' | 'counter'): Gauge {

@@ -1,4 +1,4 @@
-import { type Counter, countOpenFds, MetricsRegistry } from './metrics.ts'
+import { type Counter, countOpenFds, type Histogram, MetricsRegistry } from './metrics.ts'
 
 /** Why a session ended; the label values of `sluice_sessions_closed_total`. */
 export type CloseReason =
@@ -26,6 +26,8 @@ export interface ServerMetrics {
   readonly repliesAbandoned: Counter
   readonly clientAborts: Counter
   readonly memoryReclaims: Counter
+  readonly requestsClosed: Counter
+  readonly cancelLatency: Histogram
 }
 
 /** Creates the registry with the process metrics and every sluice counter. */
@@ -74,6 +76,14 @@ export function createServerMetrics(): ServerMetrics {
     memoryReclaims: registry.counter(
       'sluice_memory_reclaims_total',
       'Full collections run to give memory back after large buffers were freed.',
+    ),
+    requestsClosed: registry.counter(
+      'sluice_stateless_requests_closed_total',
+      'MCP 2026-07-28 requests and listen streams ended, by reason (complete, client_abort, send_deadline, queue_full, shutdown).',
+    ),
+    cancelLatency: registry.histogram(
+      'sluice_cancel_latency_seconds',
+      'From the moment a 2026-07-28 stream close is seen to the moment its tool call has settled.',
     ),
     shutdownUndelivered: registry.counter(
       'sluice_shutdown_undelivered_total',

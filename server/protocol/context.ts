@@ -125,6 +125,20 @@ export class CallEndedError extends InputRequestError {
   override readonly name = 'CallEndedError'
 }
 
+/**
+ * An input request refused because the client did not declare the capability it needs. Under
+ * 2026-07-28 a request that needs one is answered -32021 (MissingRequiredClientCapability).
+ */
+export class MissingClientCapabilityError extends InputRequestError {
+  override readonly name = 'MissingClientCapabilityError'
+  constructor(
+    readonly capability: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
 /** The context of one request; the dispatcher ends it when the request is answered. */
 export class CallContext implements HandlerContext {
   readonly #peer: McpPeer
@@ -218,7 +232,8 @@ export class CallContext implements HandlerContext {
     if (this.#ended) throw new InputRequestError(`Input request: ${method} after the call ended`)
     const missing = missingCapability(this.#peer.state.clientCapabilities, method, params)
     if (missing) {
-      throw new InputRequestError(
+      throw new MissingClientCapabilityError(
+        missing.split('.')[0] ?? missing,
         `Input request refused: the client of session ${this.sessionId} did not declare the ${missing} capability`,
       )
     }

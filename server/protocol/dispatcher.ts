@@ -20,7 +20,8 @@ import {
   resultMessage,
 } from './jsonrpc.ts'
 import type { McpPeer } from './peer.ts'
-import { negotiateVersion } from './versions.ts'
+import { META } from './request-meta.ts'
+import { ALL_PROTOCOL_VERSIONS, negotiateVersion } from './versions.ts'
 
 export interface DispatcherOptions {
   features: readonly McpFeature[]
@@ -37,6 +38,9 @@ export interface DispatchOptions {
   /** The direct tool-call flow: a method naming a registered tool is a call of that tool. */
   directToolCalls?: boolean
 }
+
+/** The methods the dispatcher answers itself; no feature may take them. */
+const LIFECYCLE_METHODS: ReadonlySet<string> = new Set(['initialize', 'ping', 'server/discover'])
 
 /** JSON-RPC server-error code for a refused call (the implementation-defined range). */
 export const TOO_MANY_CALLS = -32001
@@ -59,7 +63,7 @@ export class Dispatcher {
   constructor(private readonly options: DispatcherOptions) {
     for (const feature of options.features) {
       for (const [method, handler] of feature.methods) {
-        if (this.#handlers.has(method) || method === 'initialize' || method === 'ping') {
+        if (this.#handlers.has(method) || LIFECYCLE_METHODS.has(method)) {
           throw new Error(`sluice: two features answer ${method}`)
         }
         this.#handlers.set(method, handler)
@@ -69,6 +73,11 @@ export class Dispatcher {
         this.#notifications.set(method, handler)
       }
     }
+  }
+
+  /** Whether a method has a handler (2026-07-28 answers an unknown one with HTTP 404 up front). */
+  knows(method: string): boolean {
+    return LIFECYCLE_METHODS.has(method) || this.#handlers.has(method)
   }
 
   /** Handles one validated message from the peer. Never throws; errors become responses. */
@@ -94,6 +103,7 @@ export class Dispatcher {
       let result: Record<string, unknown> | undefined
       if (req.method === 'initialize') result = this.#initialize(req, peer)
       else if (req.method === 'ping') result = {}
+      else if (req.method === 'server/discover') result = this.#discover()
       else {
         const handler = this.#handler(req, peer, options)
         controller = peer.calls.begin(req.id)
@@ -188,6 +198,21 @@ export class Dispatcher {
           err,
         })
       }
+    }
+  }
+
+  /**
+   * `server/discover` (2026-07-28, MUST): every version sluice speaks, the features' capabilities
+   * and its identity. A 2026 request's peer adds the caching hints and `resultType`.
+   */
+  #discover(): Record<string, unknown> {
+    const capabilities: Record<string, unknown> = {}
+    for (const feature of this.options.features) Object.assign(capabilities, feature.capabilities())
+    return {
+      supportedVersions: ALL_PROTOCOL_VERSIONS,
+      capabilities,
+      ...(this.options.instructions ? { instructions: this.options.instructions } : {}),
+      _meta: { [META.serverInfo]: this.options.serverInfo },
     }
   }
 

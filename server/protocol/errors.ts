@@ -5,6 +5,12 @@ export const ErrorCode = {
   MethodNotFound: -32601,
   InvalidParams: -32602,
   InternalError: -32603,
+  /** 2026-07-28: HTTP headers missing or not matching the body (SEP-2243). */
+  HeaderMismatch: -32020,
+  /** 2026-07-28: the request needs a client capability the client did not declare. */
+  MissingRequiredClientCapability: -32021,
+  /** 2026-07-28: the requested protocol version is not one the server speaks. */
+  UnsupportedProtocolVersion: -32022,
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 
@@ -32,3 +38,18 @@ export const methodNotFound = (method: string) =>
   new ProtocolError(ErrorCode.MethodNotFound, `Method not found: ${method}`)
 export const invalidParams = (reason: string) =>
   new ProtocolError(ErrorCode.InvalidParams, `Invalid params: ${reason}`)
+
+export const headerMismatch = (reason: string) =>
+  new ProtocolError(ErrorCode.HeaderMismatch, `Header mismatch: ${reason}`)
+export const unsupportedProtocolVersion = (requested: string, supported: readonly string[]) =>
+  new ProtocolError(
+    ErrorCode.UnsupportedProtocolVersion,
+    `Unsupported protocol version: ${requested}; this server speaks ${supported.join(', ')}`,
+    { supported, requested },
+  )
+export const missingClientCapability = (capability: string) =>
+  new ProtocolError(
+    ErrorCode.MissingRequiredClientCapability,
+    `Missing required client capability: this request needs '${capability}', which the client did not declare`,
+    { requiredCapabilities: { [capability]: {} } },
+  )

@@ -1,11 +1,11 @@
 import type { JsonRpcMessage, RequestId } from './jsonrpc.ts'
 import type { PendingCalls } from './pending-calls.ts'
-import type { ProtocolVersion } from './versions.ts'
+import type { AnyProtocolVersion } from './versions.ts'
 
 /** Where a session is in the MCP lifecycle. */
 export interface PeerState {
-  /** Set when initialize has been answered. */
-  protocolVersion: ProtocolVersion | undefined
+  /** Set when initialize has been answered, or from a 2026 request's `_meta`. */
+  protocolVersion: AnyProtocolVersion | undefined
   /** Set by notifications/initialized. */
   clientReady: boolean
   clientInfo: { name: string; version: string } | undefined

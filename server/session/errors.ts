@@ -1,5 +1,10 @@
 /** Why a session or request was refused; the label values of `sluice_limit_refusals_total`. */
-export type RefusalReason = 'max_sessions' | 'sessions_per_token' | 'memory_budget' | 'draining'
+export type RefusalReason =
+  | 'max_sessions'
+  | 'sessions_per_token'
+  | 'memory_budget'
+  | 'draining'
+  | 'max_subscriptions'
 
 /**
  * A new session (or a new request) was refused: the server is at its session limit, the credential at its quota,

@@ -1,10 +1,15 @@
 import type { Counter } from '../observability/metrics.ts'
-import type { CallContext } from '../protocol/context.ts'
+import { type CallContext, MissingClientCapabilityError } from '../protocol/context.ts'
 import { TOO_MANY_CALLS } from '../protocol/dispatcher.ts'
-import { ErrorCode, invalidParams, ProtocolError } from '../protocol/errors.ts'
+import {
+  ErrorCode,
+  invalidParams,
+  missingClientCapability,
+  ProtocolError,
+} from '../protocol/errors.ts'
 import type { McpFeature, MethodHandler } from '../protocol/feature.ts'
 import type { McpPeer } from '../protocol/peer.ts'
-import { isAtLeast } from '../protocol/versions.ts'
+import { isAtLeast, isModernVersion } from '../protocol/versions.ts'
 import { ToolInputError, UnknownToolError } from './errors.ts'
 import type { ToolRegistry } from './registry.ts'
 import type { ToolResult } from './types.ts'
@@ -82,6 +87,12 @@ export class ToolsFeature implements McpFeature {
       if (ctx.signal.aborted) {
         count('cancelled')
         return undefined
+      }
+      // 2026-07-28: a request that needs an undeclared client capability is refused (-32021).
+      const version = peer.state.protocolVersion
+      if (err instanceof MissingClientCapabilityError && version && isModernVersion(version)) {
+        count('error')
+        throw missingClientCapability(err.capability)
       }
       if (err instanceof UnknownToolError) {
         this.options.toolCalls.inc({ tool: '(unknown)', outcome: 'unknown_tool' })

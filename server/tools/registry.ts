@@ -82,6 +82,11 @@ export class ToolRegistry {
     return this.#tools.size
   }
 
+  /** How `tools/list` publishes one tool, if it is registered. */
+  descriptor(name: string): ToolDescriptor | undefined {
+    return this.#tools.get(name)?.descriptor
+  }
+
   /** What `tools/list` publishes, in registration order. */
   list(): ToolDescriptor[] {
     this.#listCache ??= this.#tools.values().map((t) => t.descriptor)

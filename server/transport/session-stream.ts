@@ -1,7 +1,20 @@
 import type { EventStream, StreamEvent } from '../session/event-stream.ts'
 import { KEEPALIVE } from '../session/event-stream.ts'
-import type { Session } from '../session/session.ts'
 import { KEEPALIVE_FRAME } from './sse-frame.ts'
+
+/**
+ * What the stream generator needs of the owner of a stream: a 2025 session, or the peer of one
+ * 2026-07-28 request or listen stream.
+ */
+export interface StreamOwner {
+  take(stream: EventStream): StreamEvent | undefined
+  wait(stream: EventStream): Promise<StreamEvent | typeof KEEPALIVE | null>
+  frameHandedOver(stream: EventStream, kind: 'message' | 'keepalive' | 'control'): void
+  frameTaken(stream: EventStream): void
+  detach(stream: EventStream): void
+  /** Charges (or releases, negative) bytes of a large frame on its way out to the budget. */
+  chargeTransit(deltaBytes: number): void
+}
 
 export interface StreamSessionOptions {
   /** Frames yielded first, before any await: the endpoint event, or a priming event. */
@@ -29,7 +42,7 @@ export const FRAME_SLICE_BYTES = 64 * 1024
  * ends (reader gone, stream finished, session closed, Elysia calling `return()`).
  */
 export async function* streamSession(
-  session: Session,
+  session: StreamOwner,
   stream: EventStream,
   options: StreamSessionOptions,
 ): AsyncGenerator<Uint8Array, void, undefined> {

@@ -15,6 +15,7 @@ import type { EventStream } from '../session/event-stream.ts'
 import type { SessionRegistry } from '../session/registry.ts'
 import type { Session } from '../session/session.ts'
 import { isWellFormedSessionId } from '../session/session-id.ts'
+import { acceptOf, notAcceptable } from './accept.ts'
 import { readBodyText } from './json-body.ts'
 import { answerAsJson } from './json-reply.ts'
 import { streamSession } from './session-stream.ts'
@@ -76,12 +77,14 @@ export class StreamableHttpTransport {
     request: Request,
     owner: string,
     connection: ConnectionControl,
+    /** The body, when the era router has read it already. */
+    bodyText?: string,
   ): Promise<Response | SseReply> {
     try {
       const accepts = acceptOf(request)
       if (!accepts.json && !accepts.sse)
         throw notAcceptable('application/json or text/event-stream')
-      const { messages, batch } = await this.#readMessages(request)
+      const { messages, batch } = await this.#readMessages(request, bodyText)
       const first = messages[0]
       const initialize = !batch && first && isRequest(first) && first.method === 'initialize'
       // A bad initialize is answered before a session exists, so it holds no slot.
@@ -175,8 +178,12 @@ export class StreamableHttpTransport {
     }
   }
 
-  async #readMessages(request: Request): Promise<{ messages: JsonRpcMessage[]; batch: boolean }> {
-    const value = parseJson(await readBodyText(request, this.options.maxBodyBytes))
+  async #readMessages(
+    request: Request,
+    bodyText: string | undefined,
+  ): Promise<{ messages: JsonRpcMessage[]; batch: boolean }> {
+    const text = bodyText ?? (await readBodyText(request, this.options.maxBodyBytes))
+    const value = parseJson(text)
     if (!Array.isArray(value)) return { messages: [toJsonRpcMessage(value)], batch: false }
     if (value.length === 0) throw TransportError.fromProtocol(invalidRequest('an empty batch'))
     return { messages: value.map(toJsonRpcMessage), batch: true }
@@ -295,23 +302,5 @@ export class StreamableHttpTransport {
     this.options.metrics.httpRejections.inc({ status: String(error.status) })
     if (error.status === 413) this.options.metrics.limitRefusals.inc({ limit: 'body_bytes' })
     return transportErrorResponse(error)
-  }
-}
-
-function notAcceptable(what: string): TransportError {
-  return new TransportError(
-    406,
-    TRANSPORT_ERROR_CODE,
-    `Not Acceptable: the client must accept ${what}`,
-  )
-}
-
-/** Which response types the client's Accept header allows. */
-function acceptOf(request: Request): { json: boolean; sse: boolean } {
-  const accept = (request.headers.get('accept') ?? '').toLowerCase()
-  const any = accept.includes('*/*')
-  return {
-    json: any || accept.includes('application/json') || accept.includes('application/*'),
-    sse: any || accept.includes('text/event-stream') || accept.includes('text/*'),
   }
 }

@@ -18,6 +18,8 @@ export class TransportError extends Error {
     readonly headers: Readonly<Record<string, string>> = {},
     /** The id of the request refused, where it could be read. */
     readonly id: RequestId | null = null,
+    /** The JSON-RPC error's `data` (the supported versions of a -32022, ...). */
+    readonly data?: unknown,
   ) {
     super(message)
   }
@@ -72,7 +74,11 @@ export function transportErrorResponse(err: TransportError): Response {
   const body = {
     jsonrpc: JSONRPC_VERSION,
     id: err.id,
-    error: { code: err.code, message: err.message },
+    error: {
+      code: err.code,
+      message: err.message,
+      ...(err.data === undefined ? {} : { data: err.data }),
+    },
   }
   return Response.json(body, { status: err.status, headers: err.headers })
 }

@@ -1,0 +1,187 @@
+import type { JsonRpcMessage, RequestId } from '../protocol/jsonrpc.ts'
+import type { McpPeer, PeerState } from '../protocol/peer.ts'
+import { PendingCalls } from '../protocol/pending-calls.ts'
+import type { BufferBudget } from './buffer-budget.ts'
+import { EventStream, type KEEPALIVE, type StreamEvent } from './event-stream.ts'
+import { StreamPacer } from './stream-pacer.ts'
+
+export interface RequestPeerLimits {
+  maxQueueMessages: number
+  maxQueueBytes: number
+  keepaliveMs: number
+  sendDeadlineMs: number
+}
+
+/** Why a per-request peer ended: answered, the client left, its reader stalled, or shutdown. */
+export type RequestCloseReason =
+  | 'complete'
+  | 'client_abort'
+  | 'send_deadline'
+  | 'queue_full'
+  | 'shutdown'
+
+export interface RequestPeerOptions {
+  /** A name for logs: there is no session in the 2026 era. */
+  id: string
+  /** The request this peer answers; its response ends the stream. */
+  requestId: RequestId
+  state: PeerState
+  limits: RequestPeerLimits
+  budget: BufferBudget
+  /** How a message leaves in this era (results get `resultType`, caching hints, serverInfo). */
+  shape?: (message: JsonRpcMessage) => JsonRpcMessage
+  /** Called once, when the peer closes. */
+  onClose?: (peer: RequestPeer, reason: RequestCloseReason) => void
+  /** A call cancelled by the close has settled, this many ms after the close was seen. */
+  onCancelSettled?: (ms: number) => void
+}
+
+/** What arrived first on the stream: it decides between one JSON body and an SSE stream. */
+export type FirstArrival = 'response' | 'notification' | 'closed'
+
+/**
+ * The peer of one 2026-07-28 request (or one `subscriptions/listen` stream): protocol version and
+ * client capabilities from its `_meta`, its own pending call and a bounded stream charged to the
+ * server-wide budget. Its one close path cancels the call, drops what the stream holds and stops
+ * its timers, whichever way it ends: answered, client gone, send deadline, full queue, shutdown.
+ */
+export class RequestPeer implements McpPeer {
+  readonly sessionId: string
+  readonly state: PeerState
+  readonly calls = new PendingCalls()
+  readonly stream: EventStream
+  readonly #closed = new AbortController()
+  readonly #first = Promise.withResolvers<FirstArrival>()
+  #pacer: StreamPacer | undefined
+  #answered = false
+  #closeReason: RequestCloseReason | undefined
+  /** When a close cancelled a call in flight (performance.now()). */
+  #cancelledAt: number | undefined
+
+  constructor(private readonly options: RequestPeerOptions) {
+    this.sessionId = options.id
+    this.state = options.state
+    const { maxQueueMessages, maxQueueBytes } = options.limits
+    this.stream = new EventStream(
+      1,
+      { maxMessages: maxQueueMessages, maxBytes: maxQueueBytes, replayEvents: 0 },
+      { adjust: (held) => options.budget.adjust(held) },
+      false,
+    )
+  }
+
+  get requestId(): RequestId {
+    return this.options.requestId
+  }
+
+  /** Aborts when the peer closes; its reason is the RequestCloseReason. */
+  get signal(): AbortSignal {
+    return this.#closed.signal
+  }
+
+  get isClosed(): boolean {
+    return this.#closeReason !== undefined
+  }
+
+  get answered(): boolean {
+    return this.#answered
+  }
+
+  /** Resolves with what arrived first: the response, a related notification, or the close. */
+  get firstArrival(): Promise<FirstArrival> {
+    return this.#first.promise
+  }
+
+  /** McpPeer: queues a message on this request's stream; a full stream closes the peer. */
+  send(message: JsonRpcMessage, _relatedTo?: RequestId): boolean {
+    if (this.isClosed || this.stream.ended) return false
+    // 2026-07-28: no server-to-client request on a response stream (input requests travel by
+    // MRTR), and no notifications/message for a request that did not ask for a log level.
+    if ('method' in message) {
+      if ('id' in message) return false
+      if (message.method === 'notifications/message' && this.state.logLevel === undefined) {
+        return false
+      }
+    }
+    const response = !('method' in message) && 'id' in message
+    const shaped = this.options.shape ? this.options.shape(message) : message
+    const outcome = this.stream.push(JSON.stringify(shaped))
+    if (outcome === 'full') {
+      this.close('queue_full')
+      return false
+    }
+    if (outcome !== 'queued') return false
+    this.#first.resolve(response ? 'response' : 'notification')
+    if (response) {
+      this.#answered = true
+      this.stream.end()
+    }
+    return true
+  }
+
+  /** McpPeer: the call was cancelled; nothing more will come. */
+  endWithoutResponse(_id: RequestId): void {
+    if (this.#cancelledAt !== undefined) {
+      this.options.onCancelSettled?.(performance.now() - this.#cancelledAt)
+      this.#cancelledAt = undefined
+    }
+    this.stream.end()
+    this.#first.resolve('closed')
+  }
+
+  /**
+   * A reader takes the stream as SSE: keepalives when it is quiet, and eviction (`onEvicted`, to
+   * cut the connection) when a frame waits past the send deadline.
+   */
+  attach(onEvicted: () => void): void {
+    if (this.#pacer || this.isClosed) return
+    const { keepaliveMs, sendDeadlineMs } = this.options.limits
+    this.#pacer = new StreamPacer({
+      keepaliveMs,
+      sendDeadlineMs,
+      onQuiet: () => this.stream.offerKeepalive(),
+      onDeadline: () => {
+        this.close('send_deadline')
+        onEvicted()
+      },
+    })
+  }
+
+  take(stream: EventStream): StreamEvent | undefined {
+    return stream.take()
+  }
+
+  wait(stream: EventStream): Promise<StreamEvent | typeof KEEPALIVE | null> {
+    return stream.wait()
+  }
+
+  frameHandedOver(_stream: EventStream, _kind: 'message' | 'keepalive' | 'control'): void {
+    this.#pacer?.frameHandedOver()
+  }
+
+  chargeTransit(deltaBytes: number): void {
+    this.options.budget.adjust(deltaBytes)
+  }
+
+  frameTaken(_stream: EventStream): void {
+    this.#pacer?.frameTaken()
+  }
+
+  /** The SSE reader is gone: the stream's close is the request's cancellation unless answered. */
+  detach(_stream?: EventStream): void {
+    this.close(this.#answered && this.stream.finished ? 'complete' : 'client_abort')
+  }
+
+  /** Closes once: cancels the call, drops what the stream holds, stops the timers. */
+  close(reason: RequestCloseReason): void {
+    if (this.#closeReason) return
+    this.#closeReason = reason
+    this.#pacer?.stop()
+    if (this.calls.size > 0) this.#cancelledAt = performance.now()
+    this.calls.cancelAll(`request ${this.sessionId} ended: ${reason}`)
+    this.stream.close()
+    this.#first.resolve('closed')
+    this.#closed.abort(reason)
+    this.options.onClose?.(this, reason)
+  }
+}

@@ -1,0 +1,115 @@
+import type { ServerMetrics } from '../observability/server-metrics.ts'
+import type { JsonRpcMessage, RequestId } from '../protocol/jsonrpc.ts'
+import type { PeerState } from '../protocol/peer.ts'
+import { META } from '../protocol/request-meta.ts'
+import type { BufferBudget } from './buffer-budget.ts'
+import { SessionRefusedError } from './errors.ts'
+import { type RequestCloseReason, RequestPeer, type RequestPeerLimits } from './request-peer.ts'
+
+export interface RequestRegistryOptions {
+  limits: RequestPeerLimits
+  budget: BufferBudget
+  metrics: ServerMetrics
+  /** `subscriptions/listen` streams open at once before more are refused. */
+  maxSubscriptions: number
+}
+
+/**
+ * The 2026-07-28 era's open requests and listen streams: there are no sessions, so this is what
+ * /metrics counts, what shutdown ends, and where the subscription cap is kept.
+ */
+export class RequestRegistry {
+  readonly #requests = new Set<RequestPeer>()
+  readonly #subscriptions = new Set<RequestPeer>()
+  #next = 0
+
+  constructor(private readonly options: RequestRegistryOptions) {
+    for (const reason of ['complete', 'client_abort', 'send_deadline', 'queue_full', 'shutdown']) {
+      options.metrics.requestsClosed.inc({ reason }, 0)
+    }
+  }
+
+  /** Requests being answered now (listen streams not included). */
+  get inFlight(): number {
+    return this.#requests.size
+  }
+
+  get subscriptionsOpen(): number {
+    return this.#subscriptions.size
+  }
+
+  /** Tool calls running now on the stateless path. */
+  pendingCalls(): number {
+    let total = 0
+    for (const peer of this.#requests) total += peer.calls.size
+    return total
+  }
+
+  /** A peer for one request; it leaves the registry on its one close path. */
+  open(
+    requestId: RequestId,
+    state: PeerState,
+    shape: (message: JsonRpcMessage) => JsonRpcMessage,
+  ): RequestPeer {
+    return this.#open(this.#requests, 'r', requestId, state, shape)
+  }
+
+  /**
+   * A peer for one `subscriptions/listen` stream.
+   * @throws SessionRefusedError when `maxSubscriptions` streams are open.
+   */
+  openSubscription(
+    requestId: RequestId,
+    state: PeerState,
+    shape: (message: JsonRpcMessage) => JsonRpcMessage,
+  ): RequestPeer {
+    if (this.#subscriptions.size >= this.options.maxSubscriptions) {
+      this.options.metrics.limitRefusals.inc({ limit: 'max_subscriptions' })
+      throw new SessionRefusedError(
+        'max_subscriptions',
+        `Service Unavailable: ${this.#subscriptions.size} subscriptions/listen streams are open, this server's limit; retry later`,
+      )
+    }
+    return this.#open(this.#subscriptions, 'l', requestId, state, shape)
+  }
+
+  /**
+   * Ends every listen stream gracefully: the response to its `subscriptions/listen` request is its
+   * last message (the spec's graceful closure), then the stream ends.
+   */
+  endSubscriptions(): void {
+    for (const peer of this.#subscriptions) {
+      const tag = { [META.subscriptionId]: peer.requestId }
+      peer.send({ jsonrpc: '2.0', id: peer.requestId, result: { _meta: tag } })
+    }
+  }
+
+  /** Ends every open request and listen stream at once (shutdown, stop). */
+  closeAll(reason: RequestCloseReason): void {
+    for (const peer of [...this.#requests, ...this.#subscriptions]) peer.close(reason)
+  }
+
+  #open(
+    set: Set<RequestPeer>,
+    prefix: string,
+    requestId: RequestId,
+    state: PeerState,
+    shape: (message: JsonRpcMessage) => JsonRpcMessage,
+  ): RequestPeer {
+    const peer = new RequestPeer({
+      id: `${prefix}${++this.#next}`,
+      requestId,
+      state,
+      limits: this.options.limits,
+      budget: this.options.budget,
+      shape,
+      onCancelSettled: (ms) => this.options.metrics.cancelLatency.observe(ms / 1000),
+      onClose: (closed, reason) => {
+        set.delete(closed)
+        this.options.metrics.requestsClosed.inc({ reason })
+      },
+    })
+    set.add(peer)
+    return peer
+  }
+}

@@ -1,0 +1,108 @@
+import { headerMismatch } from '../protocol/errors.ts'
+import type { JsonRpcRequest } from '../protocol/jsonrpc.ts'
+import { isObject } from '../protocol/request-meta.ts'
+
+/** Methods whose `Mcp-Name` header mirrors `params.name` or `params.uri` (SEP-2243). */
+const NAME_SOURCE: ReadonlyMap<string, 'name' | 'uri'> = new Map([
+  ['tools/call', 'name'],
+  ['prompts/get', 'name'],
+  ['resources/read', 'uri'],
+])
+
+const BASE64_PREFIX = '=?base64?'
+const BASE64_SUFFIX = '?='
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
+/** Visible ASCII, space and tab: what RFC 9110 allows in a field value. */
+const FIELD_VALUE = /^[\t\x20-\x7e]*$/
+
+/**
+ * A mirrored header's value as the body would have it: surrounding whitespace dropped (RFC 9110
+ * field parsing) and the `=?base64?…?=` sentinel decoded.
+ * @throws ProtocolError -32020 for characters a field value may not hold or malformed Base64.
+ */
+export function decodeHeaderValue(header: string, raw: string): string {
+  const value = raw.trim()
+  if (!FIELD_VALUE.test(value)) throw headerMismatch(`${header} contains invalid characters`)
+  if (
+    !value.startsWith(BASE64_PREFIX) ||
+    !value.endsWith(BASE64_SUFFIX) ||
+    value.length < BASE64_PREFIX.length + BASE64_SUFFIX.length
+  ) {
+    return value
+  }
+  const encoded = value.slice(BASE64_PREFIX.length, -BASE64_SUFFIX.length)
+  if (encoded.length % 4 !== 0 || !BASE64.test(encoded)) {
+    throw headerMismatch(`${header} is not valid Base64 inside =?base64?…?=`)
+  }
+  return Buffer.from(encoded, 'base64').toString('utf8')
+}
+
+/**
+ * Checks `Mcp-Method` on every request and `Mcp-Name` where the method has a name or uri.
+ * @throws ProtocolError -32020 naming the header that is missing or does not match the body.
+ */
+export function checkStandardHeaders(headers: Headers, request: JsonRpcRequest): void {
+  const method = headers.get('mcp-method')
+  if (method === null) throw headerMismatch('the Mcp-Method header is required')
+  if (method.trim() !== request.method) {
+    throw headerMismatch(
+      `Mcp-Method header value '${method.trim()}' does not match body method '${request.method}'`,
+    )
+  }
+  const source = NAME_SOURCE.get(request.method)
+  const bodyName = source ? request.params?.[source] : undefined
+  if (typeof bodyName !== 'string') return
+  const raw = headers.get('mcp-name')
+  if (raw === null) throw headerMismatch(`the Mcp-Name header is required for ${request.method}`)
+  const name = decodeHeaderValue('Mcp-Name', raw)
+  if (name !== bodyName) {
+    throw headerMismatch(`Mcp-Name header value '${name}' does not match body value '${bodyName}'`)
+  }
+}
+
+/**
+ * Checks the `Mcp-Param-{Name}` headers of a tool call against its arguments, for every property
+ * the tool's input schema marks with `x-mcp-header`.
+ * @throws ProtocolError -32020 for a header that is missing, malformed or does not match.
+ */
+export function checkParamHeaders(headers: Headers, inputSchema: unknown, args: unknown): void {
+  for (const { path, header } of annotatedProperties(inputSchema)) {
+    const value = valueAt(args, path)
+    if (value === undefined || value === null) continue
+    const name = `Mcp-Param-${header}`
+    const raw = headers.get(name)
+    if (raw === null) throw headerMismatch(`the ${name} header is required: the body sets it`)
+    const decoded = decodeHeaderValue(name, raw)
+    const same = typeof value === 'number' ? Number(decoded) === value : decoded === String(value)
+    if (!same) {
+      throw headerMismatch(
+        `${name} header value '${decoded}' does not match body value '${String(value)}'`,
+      )
+    }
+  }
+}
+
+/** The properties marked `x-mcp-header`, reachable through `properties` keys only. */
+function annotatedProperties(
+  schema: unknown,
+  path: readonly string[] = [],
+): Array<{ path: string[]; header: string }> {
+  if (!isObject(schema) || !isObject(schema.properties)) return []
+  const found: Array<{ path: string[]; header: string }> = []
+  for (const [key, property] of Object.entries(schema.properties)) {
+    if (!isObject(property)) continue
+    const header = property['x-mcp-header']
+    if (typeof header === 'string') found.push({ path: [...path, key], header })
+    found.push(...annotatedProperties(property, [...path, key]))
+  }
+  return found
+}
+
+function valueAt(value: unknown, path: readonly string[]): unknown {
+  let at = value
+  for (const key of path) {
+    if (!isObject(at)) return undefined
+    at = at[key]
+  }
+  return at
+}

@@ -1,0 +1,266 @@
+import type { Logger } from '../observability/log.ts'
+import type { ServerMetrics } from '../observability/server-metrics.ts'
+import type { Dispatcher } from '../protocol/dispatcher.ts'
+import {
+  ErrorCode,
+  headerMismatch,
+  invalidRequest,
+  methodNotFound,
+  ProtocolError,
+  unsupportedProtocolVersion,
+} from '../protocol/errors.ts'
+import {
+  isRequest,
+  type JsonRpcRequest,
+  parseJson,
+  type RequestId,
+  toJsonRpcMessage,
+} from '../protocol/jsonrpc.ts'
+import { type CachePolicy, modernShaper } from '../protocol/modern-results.ts'
+import type { PeerState } from '../protocol/peer.ts'
+import { readRequestMeta } from '../protocol/request-meta.ts'
+import { ALL_PROTOCOL_VERSIONS, isModernVersion } from '../protocol/versions.ts'
+import type { RequestPeer } from '../session/request-peer.ts'
+import type { RequestRegistry } from '../session/request-registry.ts'
+import { acceptOf, notAcceptable } from './accept.ts'
+import { checkParamHeaders, checkStandardHeaders } from './mcp-headers.ts'
+import { streamSession } from './session-stream.ts'
+import { encodeMessageFrame, frameLogger } from './sse-frame.ts'
+import type { ConnectionControl } from './streamable-http.ts'
+import {
+  ClientGoneError,
+  clientGoneResponse,
+  serviceUnavailable,
+  TransportError,
+  toTransportError,
+  transportErrorResponse,
+} from './transport-error.ts'
+
+/** How a 2026 request is answered: JSON unless the handler emits a related message first (auto). */
+export type ResponseMode = 'auto' | 'json' | 'sse'
+
+/** An SSE answer of the 2026 era: the HTTP layer sets the SSE headers and streams the body. */
+export interface StreamReply {
+  headers: Record<string, string>
+  body: AsyncGenerator<Uint8Array, void, undefined>
+}
+
+/** Answers one `subscriptions/listen` request (see listen-stream.ts). */
+export type ListenHandler = (
+  request: Request,
+  message: JsonRpcRequest,
+  state: PeerState,
+  connection: ConnectionControl,
+) => StreamReply
+
+export interface StatelessHttpOptions {
+  requests: RequestRegistry
+  dispatcher: Dispatcher
+  metrics: ServerMetrics
+  logger: Logger
+  serverInfo: { name: string; version: string }
+  cache: CachePolicy
+  responseMode: ResponseMode
+  sendDeadlineMs: number
+  /** The published input schema of a tool, for its `x-mcp-header` parameters. */
+  toolSchema: (name: string) => unknown
+  /** Refuses new work while draining or over the memory budget (SessionRefusedError). */
+  admit: () => void
+  listen: ListenHandler
+}
+
+/** Methods 2026-07-28 removed: answered 404 with -32601, as for any method the server lacks. */
+const REMOVED_METHODS: ReadonlySet<string> = new Set([
+  'initialize',
+  'ping',
+  'logging/setLevel',
+  'resources/subscribe',
+  'resources/unsubscribe',
+])
+
+const OPEN_COMMENT = new TextEncoder().encode(': stream open\n\n')
+
+/**
+ * MCP 2026-07-28 on POST /mcp: one request per POST, no session. Each request is validated at the
+ * edge (`_meta`, SEP-2243 headers), served by a peer of its own and answered as one JSON body or
+ * as an SSE stream scoped to it, whose close is the request's cancellation.
+ */
+export class StatelessHttpTransport {
+  constructor(private readonly options: StatelessHttpOptions) {}
+
+  /** One POST whose body the era router has read. */
+  async post(
+    request: Request,
+    text: string,
+    connection: ConnectionControl,
+  ): Promise<Response | StreamReply> {
+    let id: RequestId | null = null
+    try {
+      const accepts = acceptOf(request)
+      if (!accepts.json && !accepts.sse) {
+        throw notAcceptable('application/json or text/event-stream')
+      }
+      const value = parseJson(text)
+      if (Array.isArray(value)) throw invalidRequest('2026-07-28 takes one message per POST')
+      const message = toJsonRpcMessage(value)
+      if (!('method' in message)) throw invalidRequest('a client must not send responses')
+      // No client notification is defined over HTTP in 2026-07-28 (a closed stream is the
+      // cancellation); accept and ignore them, as a notifications/cancelled after a close.
+      if (!isRequest(message)) return new Response(null, { status: 202 })
+      id = message.id
+      const state = this.#check(request, message)
+      this.options.admit()
+      if (message.method === 'subscriptions/listen') {
+        return this.options.listen(request, message, state, connection)
+      }
+      const mode = this.#modeFor(accepts)
+      return await this.#answer(request, message, state, mode, connection)
+    } catch (err) {
+      return this.reject(err, id)
+    }
+  }
+
+  /**
+   * Validates a request's metadata and headers, in the order the spec's errors are told apart.
+   * @throws ProtocolError -32602 (`_meta`), -32020 (headers), -32022 (version), -32601 (method).
+   */
+  #check(request: Request, message: JsonRpcRequest): PeerState {
+    const meta = readRequestMeta(message.params)
+    const header = request.headers.get('mcp-protocol-version')?.trim()
+    if (!header) throw headerMismatch('the MCP-Protocol-Version header is required')
+    if (header !== meta.protocolVersion) {
+      throw headerMismatch(
+        `MCP-Protocol-Version header value '${header}' does not match _meta protocolVersion '${meta.protocolVersion}'`,
+      )
+    }
+    if (!isModernVersion(meta.protocolVersion)) {
+      throw unsupportedProtocolVersion(meta.protocolVersion, ALL_PROTOCOL_VERSIONS)
+    }
+    checkStandardHeaders(request.headers, message)
+    const known =
+      message.method === 'subscriptions/listen' || this.options.dispatcher.knows(message.method)
+    if (REMOVED_METHODS.has(message.method) || !known) throw methodNotFound(message.method)
+    const name = message.params?.name
+    if (message.method === 'tools/call' && typeof name === 'string') {
+      checkParamHeaders(request.headers, this.options.toolSchema(name), message.params?.arguments)
+    }
+    return {
+      protocolVersion: meta.protocolVersion,
+      clientReady: true,
+      clientInfo: meta.clientInfo,
+      clientCapabilities: meta.clientCapabilities,
+      ...(meta.logLevel === undefined ? {} : { logLevel: meta.logLevel }),
+    }
+  }
+
+  #modeFor(accepts: { json: boolean; sse: boolean }): ResponseMode {
+    if (!accepts.sse) return 'json'
+    if (!accepts.json) return 'sse'
+    return this.options.responseMode
+  }
+
+  async #answer(
+    request: Request,
+    message: JsonRpcRequest,
+    state: PeerState,
+    mode: ResponseMode,
+    connection: ConnectionControl,
+  ): Promise<Response | StreamReply> {
+    const { serverInfo, cache } = this.options
+    const peer = this.options.requests.open(
+      message.id,
+      state,
+      modernShaper(message.method, serverInfo, cache),
+    )
+    // The client closing its connection (or its stream) cancels the request, at once.
+    const onAbort = () => peer.close('client_abort')
+    if (request.signal.aborted) onAbort()
+    else request.signal.addEventListener('abort', onAbort, { once: true })
+    peer.signal.addEventListener(
+      'abort',
+      () => request.signal.removeEventListener('abort', onAbort),
+      { once: true },
+    )
+    this.options.dispatcher.dispatch(message, peer)
+    if (mode === 'sse') return this.#sseReply(peer, connection, [OPEN_COMMENT])
+    const first = await peer.firstArrival
+    if (first === 'notification' && mode === 'auto') return this.#sseReply(peer, connection, [])
+    return this.#jsonReply(request, peer, connection)
+  }
+
+  /** The response as one JSON body; related notifications cannot travel in it and are dropped. */
+  async #jsonReply(
+    request: Request,
+    peer: RequestPeer,
+    connection: ConnectionControl,
+  ): Promise<Response> {
+    // The response is the stream's last event: it ends the stream.
+    let last: string | undefined
+    for (;;) {
+      const next = peer.take(peer.stream) ?? (await peer.wait(peer.stream))
+      if (next === null) break
+      if (typeof next === 'object') last = next.json
+    }
+    const answer = peer.answered ? last : undefined
+    const reason = peer.signal.reason
+    peer.close('complete')
+    if (answer === undefined) {
+      if (request.signal.aborted) return clientGoneResponse()
+      throw serviceUnavailable(`Service Unavailable: the request ended unanswered (${reason})`)
+    }
+    connection.closeWhenIdle(Math.ceil(this.options.sendDeadlineMs / 1000))
+    return new Response(answer, {
+      status: statusOfAnswer(answer),
+      headers: { 'content-type': 'application/json' },
+    })
+  }
+
+  #sseReply(
+    peer: RequestPeer,
+    connection: ConnectionControl,
+    firstFrames: Uint8Array[],
+  ): StreamReply {
+    peer.attach(connection.drop)
+    const body = streamSession(peer, peer.stream, {
+      firstFrames,
+      encode: (event) => encodeMessageFrame(event.json),
+      onFrame: frameLogger(this.options.logger, peer.sessionId),
+    })
+    return { headers: {}, body }
+  }
+
+  /** The HTTP answer to a refused request, with the request's id wherever it could be read. */
+  reject(err: unknown, id: RequestId | null = null): Response {
+    if (err instanceof ClientGoneError) {
+      this.options.metrics.clientAborts.inc({ phase: err.phase })
+      return clientGoneResponse()
+    }
+    const error =
+      err instanceof ProtocolError
+        ? new TransportError(statusOf(err.code), err.code, err.message, {}, id, err.data)
+        : toTransportError(err)
+    this.options.metrics.httpRejections.inc({ status: String(error.status) })
+    if (error.status === 413) this.options.metrics.limitRefusals.inc({ limit: 'body_bytes' })
+    return transportErrorResponse(error)
+  }
+}
+
+/** HTTP status of a JSON-RPC error in the 2026 era: 404 for an unknown method, 400 for the rest. */
+function statusOf(code: number): number {
+  return code === ErrorCode.MethodNotFound ? 404 : 400
+}
+
+/** A JSON answer's status: its error's, for the errors 2026-07-28 gives an HTTP status. */
+function statusOfAnswer(json: string): number {
+  if (!json.includes('"error":')) return 200
+  const code = (JSON.parse(json) as { error?: { code?: number } }).error?.code
+  if (code === ErrorCode.MethodNotFound) return 404
+  if (
+    code === ErrorCode.HeaderMismatch ||
+    code === ErrorCode.MissingRequiredClientCapability ||
+    code === ErrorCode.UnsupportedProtocolVersion
+  ) {
+    return 400
+  }
+  return 200
+}
