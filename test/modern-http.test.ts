@@ -1,0 +1,158 @@
+import { describe, expect, test } from 'bun:test'
+import {
+  Client as ClientV2,
+  StreamableHTTPClientTransport as TransportV2,
+} from '@modelcontextprotocol/client'
+import { readMetric, SseReader, startServer, waitFor } from './helpers.ts'
+
+const VERSION = '2026-07-28'
+const META = {
+  'io.modelcontextprotocol/protocolVersion': VERSION,
+  'io.modelcontextprotocol/clientCapabilities': {},
+}
+
+/** A 2026-07-28 POST with the SEP-2243 headers a conforming client sends. */
+function post(
+  base: URL,
+  id: number,
+  method: string,
+  params: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+): Promise<Response> {
+  const name = typeof params.name === 'string' ? { 'mcp-name': params.name } : {}
+  return fetch(new URL('/mcp', base), {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': VERSION,
+      'mcp-method': method,
+      ...name,
+      ...headers,
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id, method, params: { _meta: META, ...params } }),
+    ...(signal ? { signal } : {}),
+  })
+}
+
+describe('2026-07-28 on POST /mcp', () => {
+  test('answers an unsupported version with 400 and -32022 naming the supported ones', async () => {
+    await using server = startServer()
+    const meta = { ...META, 'io.modelcontextprotocol/protocolVersion': '1999-01-01' }
+    const response = await post(
+      server.url,
+      7,
+      'tools/list',
+      { _meta: meta },
+      {
+        'mcp-protocol-version': '1999-01-01',
+      },
+    )
+    expect(response.status).toBe(400)
+    expect(await response.json()).toEqual({
+      jsonrpc: '2.0',
+      id: 7,
+      error: {
+        code: -32022,
+        message:
+          'Unsupported protocol version: 1999-01-01; this server speaks 2026-07-28, 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05',
+        data: {
+          supported: ['2026-07-28', '2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'],
+          requested: '1999-01-01',
+        },
+      },
+    })
+  })
+
+  test('answers a header that does not match the body with 400 and -32020', async () => {
+    await using server = startServer()
+    const response = await post(server.url, 8, 'tools/list', {}, { 'mcp-method': 'tools/call' })
+    expect(response.status).toBe(400)
+    expect(await response.json()).toEqual({
+      jsonrpc: '2.0',
+      id: 8,
+      error: {
+        code: -32020,
+        message:
+          "Header mismatch: Mcp-Method header value 'tools/call' does not match body method 'tools/list'",
+      },
+    })
+  })
+
+  test('answers GET and DELETE without a 2025 session with 405', async () => {
+    await using server = startServer()
+    for (const method of ['GET', 'DELETE']) {
+      const response = await fetch(new URL('/mcp', server.url), { method })
+      expect(response.status).toBe(405)
+      expect(response.headers.get('allow')).toBe('POST')
+    }
+  })
+
+  test('a tools/list result carries resultType, serverInfo and the caching hint', async () => {
+    await using server = startServer({ cacheTtlMs: 5_000, cacheScope: 'private' })
+    const response = await post(server.url, 1, 'tools/list')
+    const { result } = (await response.json()) as { result: Record<string, unknown> }
+    expect(result.resultType).toBe('complete')
+    expect(result.ttlMs).toBe(5_000)
+    expect(result.cacheScope).toBe('private')
+    expect(result._meta).toEqual({
+      'io.modelcontextprotocol/serverInfo': { name: 'sluice', version: '0.1.0' },
+    })
+  })
+
+  test('closing an SSE response mid-call cancels the call and releases everything', async () => {
+    await using server = startServer({ responseMode: 'sse' })
+    const abort = new AbortController()
+    const args = { name: 'sleep', arguments: { seconds: 30 } }
+    const response = await post(server.url, 2, 'tools/call', args, {}, abort.signal)
+    expect(response.headers.get('content-type')).toBe('text/event-stream')
+    const reader = new SseReader(response)
+    expect(await reader.next()).toEqual({ comment: 'stream open' })
+    expect(server.requests.pendingCalls()).toBe(1)
+    abort.abort()
+    const cancelled = 'sluice_tool_calls_total{outcome="cancelled",tool="sleep"}'
+    await waitFor(
+      'the cancellation',
+      async () => (await readMetric(server.url, cancelled).catch(() => 0)) === 1,
+    )
+    await waitFor('the request to leave', () => server.requests.inFlight === 0)
+    expect(await readMetric(server.url, 'sluice_requests_in_flight')).toBe(0)
+    expect(await readMetric(server.url, 'sluice_cancel_latency_seconds_count')).toBe(1)
+    expect(server.sessions.budget.usedBytes).toBe(0)
+  })
+
+  test('refuses a listen stream past --max-subscriptions', async () => {
+    await using server = startServer({ maxSubscriptions: 1 })
+    const abort = new AbortController()
+    const filter = { notifications: { toolsListChanged: true } }
+    const first = await post(server.url, 1, 'subscriptions/listen', filter, {}, abort.signal)
+    const ack = await new SseReader(first).nextEvent()
+    expect(JSON.parse(ack?.data ?? '')).toEqual({
+      jsonrpc: '2.0',
+      method: 'notifications/subscriptions/acknowledged',
+      params: {
+        _meta: { 'io.modelcontextprotocol/subscriptionId': 1 },
+        notifications: { toolsListChanged: true },
+      },
+    })
+    const second = await post(server.url, 2, 'subscriptions/listen', filter)
+    expect(second.status).toBe(503)
+    expect(await readMetric(server.url, 'sluice_subscriptions_open')).toBe(1)
+    abort.abort()
+    await waitFor('the listen stream to close', () => server.requests.subscriptionsOpen === 0)
+  })
+
+  test('shutdown ends a listen stream gracefully, with the response to its request', async () => {
+    const server = startServer()
+    const client = new ClientV2(
+      { name: 'sluice-test-v2', version: '2.0.0' },
+      { versionNegotiation: { mode: { pin: VERSION } } },
+    )
+    await client.connect(new TransportV2(new URL('/mcp', server.url)))
+    const subscription = await client.listen({ toolsListChanged: true })
+    await server.shutdown(1_000)
+    expect(await subscription.closed).toBe('graceful')
+    await client.close()
+  })
+})
