@@ -5,11 +5,12 @@ import { spawnServer } from '../loadtest/target.ts'
 
 /**
  * `bun run conformance`: starts sluice with `--profile conformance` on a free loopback port and
- * runs both pinned versions of the official suite against its Streamable HTTP endpoint:
- * 0.1.16, all 32 server scenarios (`--suite all`), with the expected-failures baseline; then
- * 0.2.0-alpha.12 with `--requirements 2025-11-25`. The suites' bundles run on Bun (their CLI
- * wants Node 22's fs.globSync; Bun has it). Exits non-zero if either fails. Extra arguments go to
- * both runs (e.g. `--scenario tools-list`).
+ * runs the pinned versions of the official suite against /mcp: 0.1.16, all 32 server scenarios
+ * (`--suite all`), with the expected-failures baseline; 0.2.0-alpha.12 with `--requirements
+ * 2025-11-25`; and 0.2.0-alpha.12 with `--requirements 2026-07-28` (the stateless era, its
+ * transport scenarios included), with its own baseline. The suites' bundles run on Bun (their CLI
+ * wants Node 22's fs.globSync; Bun has it). Exits non-zero if any fails. Extra arguments go to
+ * every run (e.g. `--scenario tools-list`).
  */
 const here = (path: string) => new URL(path, import.meta.url).pathname
 
@@ -23,6 +24,16 @@ const SUITES = [
     name: '@modelcontextprotocol/conformance 0.2.0-alpha.12',
     bundle: here('../node_modules/@modelcontextprotocol/conformance-next/dist/index.js'),
     args: ['--requirements', '2025-11-25'],
+  },
+  {
+    name: '@modelcontextprotocol/conformance 0.2.0-alpha.12, 2026-07-28',
+    bundle: here('../node_modules/@modelcontextprotocol/conformance-next/dist/index.js'),
+    args: [
+      '--requirements',
+      '2026-07-28',
+      '--expected-failures',
+      here('./expected-failures-2026-07-28.yml'),
+    ],
   },
 ]
 
@@ -56,7 +67,7 @@ try {
   console.log(
     failed.length
       ? `\nconformance FAILED: ${failed.join(', ')}`
-      : '\nconformance passed: both suites',
+      : `\nconformance passed: all ${SUITES.length} runs`,
   )
   process.exitCode = failed.length ? 1 : 0
 } finally {
