@@ -1,9 +1,12 @@
 import { LegacyMcpSession, type RpcReply } from './mcp-session.ts'
+import { ModernMcpClient } from './modern-client.ts'
+import { withTimeout } from './pool.ts'
 import type { SessionRef } from './session-check.ts'
 import { SseConnection } from './sse-connection.ts'
 import { STREAMABLE_PROTOCOL_VERSION, StreamableMcpSession } from './streamable-session.ts'
 
-export type TransportKind = 'sse' | 'streamable'
+/** legacy HTTP+SSE, Streamable HTTP with a 2025 session, or stateless MCP 2026-07-28. */
+export type TransportKind = 'sse' | 'streamable' | 'modern'
 
 /** One MCP client session, whichever transport carries it. */
 export interface ClientSession {
@@ -17,8 +20,8 @@ export interface ClientSession {
   stallUnderPushes(message: string, count: number, timeoutMs: number): Promise<void>
   /** Leaves politely: the legacy stream is closed, a Streamable HTTP session is DELETEd. */
   end(): void
-  /** How to reach this session again, for the reap check. */
-  readonly ref: SessionRef
+  /** How to reach this session again, for the reap check (none in the 2026 era). */
+  readonly ref: SessionRef | undefined
 }
 
 /**
@@ -42,6 +45,7 @@ export async function openClientSession(
     }
     return new LegacyClientSession(session)
   }
+  if (kind === 'modern') return new ModernClientSession(new ModernMcpClient(base), localAddress)
   const version = batches ? '2025-03-26' : STREAMABLE_PROTOCOL_VERSION
   return new StreamableClientSession(
     await StreamableMcpSession.open(base, timeoutMs, version),
@@ -137,6 +141,50 @@ class StreamableClientSession implements ClientSession {
   }
 }
 
+/** A 2026-07-28 client: no session; what the server holds is per request and per listen stream. */
+class ModernClientSession implements ClientSession {
+  constructor(
+    private readonly client: ModernMcpClient,
+    private readonly localAddress: string | undefined,
+  ) {}
+
+  get ref(): undefined {
+    return undefined
+  }
+
+  request(method: string, params: Record<string, unknown>, timeoutMs: number): Promise<RpcReply> {
+    return this.client.request(method, params, timeoutMs)
+  }
+
+  /** The call's SSE stream opens at once (its first frame); the reset mid-call cancels it. */
+  async callAndVanish(
+    name: string,
+    args: Record<string, unknown>,
+    timeoutMs: number,
+  ): Promise<void> {
+    const params = { name, arguments: args }
+    const connection = this.client.open(
+      'tools/call',
+      params,
+      this.localAddress,
+      'text/event-stream',
+    )
+    try {
+      await withTimeout(connection.streaming, timeoutMs, "the call's response stream")
+    } finally {
+      connection.reset()
+    }
+  }
+
+  async stallUnderPushes(): Promise<void> {
+    throw new Error(
+      'slow is not a scenario of the 2026-07-28 era: nothing is pushed without a request',
+    )
+  }
+
+  end(): void {}
+}
+
 /** An SSE stream of a session: the legacy `/sse` stream, or a Streamable HTTP session's GET stream. */
 export interface OpenedStream {
   connection: SseConnection
@@ -179,6 +227,23 @@ export async function openSessionStream(
       connection,
       opened,
       ref: () => ref,
+      end: () => connection.reset(),
+      vanish: () => connection.reset(),
+    }
+  }
+  if (kind === 'modern') {
+    // The 2026 era's long-lived stream: subscriptions/listen, opened by its acknowledgement.
+    const connection = new ModernMcpClient(base).listen(localAddress, sendRequest)
+    const opened = connection.firstEvent.then((event) => {
+      if (!event.data.includes('notifications/subscriptions/acknowledged')) {
+        throw new Error('the first event of the listen stream was not its acknowledgement')
+      }
+    })
+    opened.catch(() => {})
+    return {
+      connection,
+      opened,
+      ref: () => undefined,
       end: () => connection.reset(),
       vanish: () => connection.reset(),
     }

@@ -4,6 +4,8 @@ import { type FlagSpec, parseFlags, renderHelp, UsageError } from '../cli/flags.
 
 export const SCENARIOS = ['hold', 'storm', 'churn', 'rpc', 'slow'] as const
 export type ScenarioName = (typeof SCENARIOS)[number]
+/** What `--transport modern` runs: stateless calls, held listen streams, aborts in every phase. */
+export const MODERN_SCENARIOS = ['rpc', 'hold', 'storm'] as const
 
 const Int = (minimum: number, maximum: number) => Type.Integer({ minimum, maximum })
 
@@ -13,7 +15,7 @@ export const LoadtestOptionsSchema = Type.Object({
   targetPid: Type.Optional(Int(1, 2 ** 22)),
   metricsUrl: Type.Optional(Type.String()),
   allowRemote: Type.Boolean(),
-  transport: Type.Union([Type.Literal('sse'), Type.Literal('streamable')]),
+  transport: Type.Union([Type.Literal('sse'), Type.Literal('streamable'), Type.Literal('modern')]),
   scenarios: Type.Array(Type.Union(SCENARIOS.map((s) => Type.Literal(s))), { minItems: 1 }),
   sourceAddresses: Int(1, 254),
   stepTimeoutMs: Int(100, 600_000),
@@ -132,13 +134,24 @@ export function parseOptions(
     if (values === undefined) continue
     raw[key] = key === 'scenarios' ? values : values[values.length - 1]
   }
+  // The 2026 era has no sessions to churn and pushes nothing unasked (slow): its scenarios differ.
+  if (raw.transport === 'modern' && !parsed.values.has('--scenarios')) {
+    raw.scenarios = [...MODERN_SCENARIOS]
+  }
   const options = Value.Convert(LoadtestOptionsSchema, raw)
   const error = Value.Errors(LoadtestOptionsSchema, options).First()
   if (error) {
     const key = error.path.split('/')[1] ?? ''
     throw new OptionsError(`${kebab(key)}: ${error.message} (got ${JSON.stringify(raw[key])})`)
   }
-  return options as LoadtestOptions
+  const chosen = options as LoadtestOptions
+  const unfit = chosen.scenarios.filter((s) => !(MODERN_SCENARIOS as readonly string[]).includes(s))
+  if (chosen.transport === 'modern' && unfit.length > 0) {
+    throw new OptionsError(
+      `--scenarios: ${unfit.join(', ')} cannot run with --transport modern (it runs ${MODERN_SCENARIOS.join(', ')})`,
+    )
+  }
+  return chosen
 }
 
 /** `bun run loadtest --help`. */
@@ -161,7 +174,8 @@ const FLAG_HELP: Record<Key, string> = {
   metricsUrl:
     "Prometheus endpoint with sluice metric names (default: the target's /metrics, if any)",
   allowRemote: 'allow a target that is not a loopback address',
-  transport: 'sse (legacy HTTP+SSE, /sse) or streamable (Streamable HTTP, /mcp)',
+  transport:
+    'sse (legacy HTTP+SSE, /sse), streamable (Streamable HTTP with 2025 sessions, /mcp) or modern (stateless MCP 2026-07-28 on /mcp: rpc, hold of listen streams, storm)',
   scenarios: `scenarios to run, in order: ${SCENARIOS.join(', ')}`,
   sourceAddresses: 'spread connections over source addresses 127.0.0.1 to 127.0.0.N',
   stepTimeoutMs: 'per-connection wait bound (first event, responses)',

@@ -41,14 +41,20 @@ export async function liveness(
   transport: TransportKind,
   timeoutMs: number,
 ): Promise<Check> {
-  const name = 'liveness: a fresh session initializes and answers ping'
+  // 2026-07-28 removed ping and the handshake: a fresh client's server/discover stands for both.
+  const method = transport === 'modern' ? 'server/discover' : 'ping'
+  const name =
+    transport === 'modern'
+      ? 'liveness: a fresh 2026-07-28 client gets server/discover answered'
+      : 'liveness: a fresh session initializes and answers ping'
   const limit = Math.max(timeoutMs, LIVENESS_TIMEOUT_MS)
   const started = performance.now()
   try {
     const session = await openClientSession(transport, target.base, undefined, limit)
     try {
-      const reply = await session.request('ping', {}, limit)
-      if (!reply.message.result) throw new Error(`ping answered ${JSON.stringify(reply.message)}`)
+      const reply = await session.request(method, {}, limit)
+      if (!reply.message.result)
+        throw new Error(`${method} answered ${JSON.stringify(reply.message)}`)
     } finally {
       session.end()
     }

@@ -8,6 +8,10 @@ import type { Target } from './target.ts'
 export interface ServerSnapshot {
   sessionsOpen: number | undefined
   streamsOpen: number | undefined
+  /** 2026-07-28 requests being answered (sluice_requests_in_flight). */
+  requestsInFlight: number | undefined
+  /** subscriptions/listen streams open (sluice_subscriptions_open). */
+  subscriptionsOpen: number | undefined
   rssBytes: number | undefined
   fds: number | undefined
   cpuSeconds: number | undefined
@@ -64,6 +68,8 @@ export class ServerProbe {
     return {
       sessionsOpen: metrics.get('sluice_sessions_open'),
       streamsOpen: metrics.get('sluice_sse_streams_open'),
+      requestsInFlight: metrics.get('sluice_requests_in_flight'),
+      subscriptionsOpen: metrics.get('sluice_subscriptions_open'),
       rssBytes: pid ? procRssBytes(pid) : metrics.get('process_resident_memory_bytes'),
       fds: pid ? procFdCount(pid) : metrics.get('process_open_fds'),
       ownConnections: countOwnConnections(Number(this.target.base.port || 80)),

@@ -161,7 +161,11 @@ export class StreamableMcpSession {
 }
 
 /** The response with `id` from a JSON body or an SSE body. */
-async function readReply(response: Response, id: number, started: number): Promise<RpcReply> {
+export async function readReply(
+  response: Response,
+  id: number,
+  started: number,
+): Promise<RpcReply> {
   if (!response.ok) throw new Error(`POST /mcp answered ${response.status}`)
   const type = response.headers.get('content-type') ?? ''
   if (!type.includes('text/event-stream')) {

@@ -49,6 +49,8 @@ export async function judge(
   const unsettled = (s: ServerSnapshot) =>
     above(s.sessionsOpen, baseline.sessionsOpen) ||
     above(s.streamsOpen, baseline.streamsOpen) ||
+    above(s.requestsInFlight, baseline.requestsInFlight) ||
+    above(s.subscriptionsOpen, baseline.subscriptionsOpen) ||
     above(extraFds(baseline, s), options.fdTolerance)
   while (unsettled(after) && performance.now() - settleStarted < options.settleTimeoutMs) {
     await Bun.sleep(100)
@@ -94,6 +96,26 @@ export async function judge(
       true,
       `server-side stream count: ${noMetrics}`,
     ),
+    ...(transport === 'modern'
+      ? [
+          check(
+            '2026 requests in flight back to baseline',
+            after.requestsInFlight,
+            baseline.requestsInFlight ?? 0,
+            'requests',
+            true,
+            `server-side count of requests in flight: ${noMetrics}`,
+          ),
+          check(
+            'listen streams back to baseline',
+            after.subscriptionsOpen,
+            baseline.subscriptionsOpen ?? 0,
+            'streams',
+            true,
+            `server-side count of listen streams: ${noMetrics}`,
+          ),
+        ]
+      : []),
     await reapCheck(abandoned, settleMs, options.stepTimeoutMs),
     check(
       `idle CPU over ${options.idleWindowMs / 1000} s`,

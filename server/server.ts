@@ -228,6 +228,8 @@ export class SluiceServer {
         version: serverInfo.version,
         uptimeSeconds: Math.round((performance.now() - this.#startedAt) / 1000),
         sessionsOpen: this.sessions.size,
+        requestsInFlight: this.requests.inFlight,
+        subscriptionsOpen: this.requests.subscriptionsOpen,
       }),
       metrics: () => this.metrics.registry.render(),
     }

@@ -20,7 +20,8 @@ function post(
   headers: Record<string, string> = {},
   signal?: AbortSignal,
 ): Promise<Response> {
-  const name = typeof params.name === 'string' ? { 'mcp-name': params.name } : {}
+  const name: Record<string, string> =
+    typeof params.name === 'string' ? { 'mcp-name': params.name } : {}
   return fetch(new URL('/mcp', base), {
     method: 'POST',
     headers: {

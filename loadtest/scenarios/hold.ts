@@ -1,6 +1,7 @@
 import { check } from '../check.ts'
 import type { OpenedStream } from '../client-session.ts'
 import { runPool, withTimeout } from '../pool.ts'
+import type { ServerSnapshot } from '../probe.ts'
 import {
   ErrorTally,
   figure,
@@ -38,9 +39,12 @@ export async function runHold(ctx: ScenarioContext, params: HoldParams): Promise
     },
     errors.settled,
   )
+  // What the server holds per stream: a session (2025), or a listen stream (2026-07-28).
+  const heldOf = (s: ServerSnapshot) =>
+    ctx.transport === 'modern' ? s.subscriptionsOpen : s.sessionsOpen
   const peak = await ctx.probe.snapshot()
-  const counted = peak.sessionsOpen !== undefined && before.sessionsOpen !== undefined
-  const held = counted ? (peak.sessionsOpen ?? 0) - (before.sessionsOpen ?? 0) : undefined
+  const counted = heldOf(peak) !== undefined && heldOf(before) !== undefined
+  const held = counted ? (heldOf(peak) ?? 0) - (heldOf(before) ?? 0) : undefined
 
   const closeStarted = performance.now()
   for (const stream of streams) {
@@ -53,13 +57,13 @@ export async function runHold(ctx: ScenarioContext, params: HoldParams): Promise
   if (counted) {
     let now = await ctx.probe.snapshot()
     while (
-      (now.sessionsOpen ?? 0) > (before.sessionsOpen ?? 0) &&
+      (heldOf(now) ?? 0) > (heldOf(before) ?? 0) &&
       performance.now() - closeStarted < params.timeCapMs
     ) {
       await Bun.sleep(20)
       now = await ctx.probe.snapshot()
     }
-    if ((now.sessionsOpen ?? 0) <= (before.sessionsOpen ?? 0)) {
+    if ((heldOf(now) ?? 0) <= (heldOf(before) ?? 0)) {
       cleanupMs = performance.now() - closeStarted
     }
   }

@@ -1,8 +1,11 @@
 import { check } from '../check.ts'
+import { ModernMcpClient } from '../modern-client.ts'
 import { runPool, withTimeout } from '../pool.ts'
 import { pickWeighted, seededRandom } from '../random.ts'
+import { type CancelLatency, measureCancelLatency } from './cancel-latency.ts'
 import {
   ErrorTally,
+  figure,
   openMcpSession,
   openStream,
   round,
@@ -59,6 +62,24 @@ export async function runStorm(ctx: ScenarioContext, params: StormParams): Promi
     errors.settled,
   )
   ctx.progress.stop()
+  // The 2026 era's promise, measured: how soon a client's close cancels its call.
+  const latency: Record<string, CancelLatency | undefined> = {}
+  if (ctx.transport === 'modern') {
+    for (const kind of ['sse', 'json'] as const) {
+      latency[kind] = await measureCancelLatency(ctx.target.base, kind, CANCEL_SAMPLES).catch(
+        (err: Error) => {
+          errors.settled(false, err)
+          return undefined
+        },
+      )
+    }
+  }
+  const latencyFigures = Object.fromEntries(
+    Object.entries(latency).flatMap(([kind, l]) => [
+      [`cancelMsP50_${kind}`, figure(l?.p50Ms, 2)],
+      [`cancelMsMax_${kind}`, figure(l?.maxMs, 2)],
+    ]),
+  )
   return {
     figures: {
       seed: params.seed,
@@ -68,6 +89,7 @@ export async function runStorm(ctx: ScenarioContext, params: StormParams): Promi
       seconds: round(result.elapsedMs / 1000, 2),
       perSecond: Math.round(result.completed / (result.elapsedMs / 1000)),
       ...Object.fromEntries(Object.entries(done).map(([k, v]) => [`phase_${k}`, v])),
+      ...latencyFigures,
     },
     checks: [
       check(
@@ -82,7 +104,25 @@ export async function runStorm(ctx: ScenarioContext, params: StormParams): Promi
   }
 }
 
+/** Close-to-cancellation samples of each kind, taken after a modern storm. */
+const CANCEL_SAMPLES = 50
+
 async function abortInPhase(ctx: ScenarioContext, phase: StormPhase): Promise<void> {
+  if (ctx.transport === 'modern' && phase === 'before_headers') {
+    // A 2026 call answered in auto mode sends no byte before its result: reset while it runs.
+    const params = { name: 'sleep', arguments: { seconds: 30 } }
+    const connection = new ModernMcpClient(ctx.target.base).open(
+      'tools/call',
+      params,
+      ctx.sources.take(),
+    )
+    try {
+      await withTimeout(connection.connected, ctx.stepTimeoutMs, 'the TCP connection')
+    } finally {
+      connection.reset()
+    }
+    return
+  }
   if (phase === 'sleep_in_flight') {
     const session = await openMcpSession(ctx)
     ctx.abandoned.add(session.ref)
