@@ -1,5 +1,6 @@
 import autocannon from 'autocannon'
 import { LegacyMcpSession } from '../loadtest/mcp-session.ts'
+import { ModernMcpClient, modernRequest } from '../loadtest/modern-client.ts'
 import { runPool, withTimeout } from '../loadtest/pool.ts'
 import { procCpuSeconds as readCpu, procRssBytes as readRss } from '../loadtest/probe.ts'
 import { quantile } from '../loadtest/scenarios/rpc.ts'
@@ -75,13 +76,21 @@ async function openClients(
   return clients
 }
 
-/** An idle session: for SSE an open stream past its endpoint frame, for Streamable HTTP an initialized session. */
+/**
+ * An idle client: for SSE an open stream past its endpoint frame, for Streamable HTTP an
+ * initialized session, for 2026-07-28 an open subscriptions/listen stream past its ack.
+ */
 interface IdleSession {
   close(): void
 }
 
 async function openIdle(target: Target, kind: TransportKind): Promise<IdleSession> {
   if (kind === 'streamable') return openClient(kind, target.base)
+  if (kind === 'modern') {
+    const listen = new ModernMcpClient(target.base).listen(undefined)
+    await withTimeout(listen.firstEvent, STEP_TIMEOUT_MS, 'the listen acknowledgement')
+    return { close: () => listen.reset() }
+  }
   const connection = new SseConnection({ base: target.base, path: '/sse' })
   await withTimeout(connection.firstEvent, STEP_TIMEOUT_MS, 'the endpoint frame')
   return { close: () => connection.reset() }
@@ -150,6 +159,21 @@ export async function measurePosts(
   let url: string
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   let close: () => void
+  if (kind === 'modern') {
+    // Every POST stands alone: no session, the SEP-2243 headers and `_meta` on each.
+    const request = modernRequest(1, 'tools/call', {
+      name: 'echo',
+      arguments: { message: 'bench' },
+    })
+    return runAutocannon(
+      new URL('/mcp', target.base).href,
+      { ...headers, ...request.headers },
+      request.body,
+      connections,
+      durationS,
+      () => {},
+    )
+  }
   if (kind === 'sse') {
     const session = await LegacyMcpSession.open(target.base, undefined, STEP_TIMEOUT_MS)
     await session.initialize(STEP_TIMEOUT_MS)
@@ -177,6 +201,17 @@ export async function measurePosts(
     url = new URL('/mcp', target.base).href
     close = () => {}
   }
+  return runAutocannon(url, headers, body, connections, durationS, close)
+}
+
+async function runAutocannon(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  connections: number,
+  durationS: number,
+  close: () => void,
+): Promise<PostResult> {
   const result = await autocannon({
     url,
     method: 'POST',

@@ -40,6 +40,12 @@ export const PEERS: readonly Peer[] = [
     start: () => spawnServer(here('../server/main.ts'), SLUICE_ARGS),
   },
   {
+    name: 'sluice (modern)',
+    transport: 'modern',
+    runtime: 'bun',
+    start: () => spawnServer(here('../server/main.ts'), SLUICE_ARGS),
+  },
+  {
     name: 'sdk-sse (express, Node)',
     transport: 'sse',
     runtime: 'node',
@@ -50,6 +56,12 @@ export const PEERS: readonly Peer[] = [
     transport: 'streamable',
     runtime: 'node',
     start: () => spawnServer(here('./peers/sdk-streamable.mjs'), [], node()),
+  },
+  {
+    name: 'sdk-v2 (createMcpHandler, Bun)',
+    transport: 'modern',
+    runtime: 'bun',
+    start: () => spawnServer(here('./peers/sdk-v2.ts'), []),
   },
   {
     name: 'raw Bun.serve (ceiling)',

@@ -70,6 +70,17 @@ export function renderMarkdown(report: BenchReport): string {
       `| Streamable HTTP: memory per idle session (sluice to SDK) | ${r2((largestIdle(sluiceStreamable)?.rssPerSessionKiB ?? 0) / (largestIdle(sdkStreamable)?.rssPerSessionKiB ?? 1))}x | | <= 0.33x |`,
     )
   }
+  const sluiceModern = report.peers.find((p) => p.name === 'sluice (modern)')
+  const sdkV2 = report.peers.find((p) => p.name.startsWith('sdk-v2'))
+  if (sluiceModern && sdkV2) {
+    const s = top(sluiceModern)
+    const d = top(sdkV2)
+    out.push(
+      `| 2026-07-28: calls per CPU-second (sluice to SDK v2 on Bun) | ${r2((s?.callsPerCpuSecond ?? 0) / (d?.callsPerCpuSecond ?? 1))}x | | |`,
+      `| 2026-07-28: calls per second (sluice to SDK v2 on Bun) | ${r2((s?.callsPerSecond ?? 0) / (d?.callsPerSecond ?? 1))}x | | |`,
+      `| 2026-07-28: memory per idle listen stream (sluice to SDK v2 on Bun) | ${r2((largestIdle(sluiceModern)?.rssPerSessionKiB ?? 0) / (largestIdle(sdkV2)?.rssPerSessionKiB ?? 1))}x | | |`,
+    )
+  }
   out.push('', 'Charts: `bench/results/throughput.svg`, `bench/results/memory.svg`.', '')
   return out.join('\n')
 }

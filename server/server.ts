@@ -198,7 +198,6 @@ export class SluiceServer {
       serverInfo,
       cache,
       responseMode: config.responseMode,
-      sendDeadlineMs: config.sendDeadlineMs,
       toolSchema: (name) => this.tools.descriptor(name)?.inputSchema,
       admit: () => this.sessions.admitRequests(1),
       listen: (request, message, state, connection) =>

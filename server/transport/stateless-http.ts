@@ -61,7 +61,6 @@ export interface StatelessHttpOptions {
   serverInfo: { name: string; version: string }
   cache: CachePolicy
   responseMode: ResponseMode
-  sendDeadlineMs: number
   /** The published input schema of a tool, for its `x-mcp-header` parameters. */
   toolSchema: (name: string) => unknown
   /** Refuses new work while draining or over the memory budget (SessionRefusedError). */
@@ -185,15 +184,11 @@ export class StatelessHttpTransport {
     if (mode === 'sse') return this.#sseReply(peer, connection, [OPEN_COMMENT])
     const first = await peer.firstArrival
     if (first === 'notification' && mode === 'auto') return this.#sseReply(peer, connection, [])
-    return this.#jsonReply(request, peer, connection)
+    return this.#jsonReply(request, peer)
   }
 
   /** The response as one JSON body; related notifications cannot travel in it and are dropped. */
-  async #jsonReply(
-    request: Request,
-    peer: RequestPeer,
-    connection: ConnectionControl,
-  ): Promise<Response> {
+  async #jsonReply(request: Request, peer: RequestPeer): Promise<Response> {
     // The response is the stream's last event: it ends the stream.
     let last: string | undefined
     for (;;) {
@@ -208,7 +203,9 @@ export class StatelessHttpTransport {
       if (request.signal.aborted) return clientGoneResponse()
       throw serviceUnavailable(`Service Unavailable: the request ended unanswered (${reason})`)
     }
-    connection.closeWhenIdle(Math.ceil(this.options.sendDeadlineMs / 1000))
+    // Not closeWhenIdle as the 2025 era does: on keep-alive connections reused back to back it
+    // cut healthy requests (ECONNRESET under the load tester). The body is bounded by the
+    // stream's byte bound before it is handed to Bun.
     return new Response(answer, {
       status: statusOfAnswer(answer),
       headers: { 'content-type': 'application/json' },
