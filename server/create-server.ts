@@ -2,6 +2,8 @@ import type { TObject } from '@sinclair/typebox'
 import { type Config, DEFAULT_CONFIG, SETTINGS, validateConfig } from './config.ts'
 import type { Logger } from './observability/log.ts'
 import type { PromptDefinition, PromptHandler } from './prompts/types.ts'
+import type { ChangeBus } from './protocol/change-bus.ts'
+import type { CachePolicy } from './protocol/modern-results.ts'
 import type {
   ResourceMeta,
   ResourceReader,
@@ -22,6 +24,10 @@ export interface CreateServerOptions extends Partial<Config> {
   demoTools?: boolean
   /** Where logs go (default JSON lines on stdout at `logLevel`). */
   logger?: Logger
+  /** Where tool-list changes travel to 2026-07-28 listen streams (default: in-process). */
+  changeBus?: ChangeBus
+  /** Caching hints of 2026-07-28 results per method (default: `cacheTtlMs`, `cacheScope`). */
+  cache?: Partial<CachePolicy>
 }
 
 /** Where a listening server can be reached. */
@@ -146,7 +152,7 @@ export class Sluice implements AsyncDisposable {
  * lists them); a bad one throws a ConfigError naming it.
  */
 export function createServer(options: CreateServerOptions): Sluice {
-  const { name, version, demoTools = false, logger } = options
+  const { name, version, demoTools = false, logger, changeBus, cache } = options
   if (!name || !version) throw new TypeError('createServer: name and version are required')
   const settings: Record<string, unknown> = { ...DEFAULT_CONFIG }
   for (const { key } of SETTINGS) {
@@ -158,6 +164,8 @@ export function createServer(options: CreateServerOptions): Sluice {
       builtinTools: demoTools,
       serverInfo: { name, version },
       ...(logger ? { logger } : {}),
+      ...(changeBus ? { changeBus } : {}),
+      ...(cache ? { cache } : {}),
     }),
   )
 }

@@ -17,6 +17,11 @@ export type {
   PromptMessage,
   PromptResult,
 } from './prompts/types.ts'
+export {
+  type ChangeBus,
+  type ChangeEvent,
+  InProcessChangeBus,
+} from './protocol/change-bus.ts'
 export type {
   Completer,
   CompletionContext,
@@ -28,6 +33,8 @@ export type {
   SampleParams,
   SampleResult,
 } from './protocol/context.ts'
+export { MissingClientCapabilityError } from './protocol/context.ts'
+export type { CacheHint, CachePolicy } from './protocol/modern-results.ts'
 export type {
   ReadReturn,
   ResourceContents,
