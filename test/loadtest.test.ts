@@ -54,6 +54,25 @@ describe('the load tester', () => {
     expect(storm?.figures.aborted).toBe(200)
   }, 60_000)
 
+  test('a small storm over 2026-07-28 passes: requests in flight and listen streams back to 0', async () => {
+    target = await startLocalSluice([])
+    const report = await runLoadtest(target, {
+      ...small,
+      transport: 'modern',
+      stormConnections: 200,
+    })
+    const storm = report.scenarios[0]
+    expect(storm?.verdict.checks.filter((c) => !c.passed)).toEqual([])
+    const names = storm?.verdict.checks.map((c) => c.name)
+    expect(names).toContain('2026 requests in flight back to baseline')
+    expect(names).toContain('listen streams back to baseline')
+    expect(storm?.figures.aborted).toBe(200)
+    expect(storm?.figures.phase_sleep_in_flight).toBeGreaterThan(0)
+    // The close-to-cancellation time was measured for both kinds of abort (a bound, not a speed).
+    expect(typeof storm?.figures.cancelMsP50_sse).toBe('number')
+    expect(typeof storm?.figures.cancelMsP50_json).toBe('number')
+  }, 60_000)
+
   test('fails the verdict against a server that never cleans up its sessions', async () => {
     target = await spawnServer(LEAKY, ['--mode', 'leak'])
     const report = await runLoadtest(target, {
