@@ -3,12 +3,13 @@ import pkg from '../package.json' with { type: 'json' }
 import type { Config } from './config.ts'
 import { composeFeatures, type RegistrationKind, registrations } from './features.ts'
 import { createHttpApp, type HttpRoutes } from './http/app.ts'
+import { createModernEra } from './modern-era.ts'
 import { createLogger, type Logger } from './observability/log.ts'
 import { createServerMetrics, type ServerMetrics } from './observability/server-metrics.ts'
 import { PromptRegistry } from './prompts/registry.ts'
 import type { PromptDefinition, PromptHandler } from './prompts/types.ts'
 import { type ChangeBus, InProcessChangeBus } from './protocol/change-bus.ts'
-import { type CachePolicy, uniformCachePolicy } from './protocol/modern-results.ts'
+import type { CachePolicy } from './protocol/modern-results.ts'
 import type { OutboundRequests } from './protocol/outbound-requests.ts'
 import type { ResourcesFeature } from './resources/feature.ts'
 import { ResourceRegistry } from './resources/registry.ts'
@@ -20,7 +21,7 @@ import type {
 } from './resources/types.ts'
 import type { RootsFeature, RootsListener } from './roots/feature.ts'
 import { SessionRegistry } from './session/registry.ts'
-import { RequestRegistry } from './session/request-registry.ts'
+import type { RequestRegistry } from './session/request-registry.ts'
 import { registerBuiltinTools } from './tools/builtin.ts'
 import { ToolRegistry } from './tools/registry.ts'
 import type { ToolDefinition, ToolHandler } from './tools/types.ts'
@@ -28,9 +29,7 @@ import { BearerAuth } from './transport/auth.ts'
 import { CorsPolicy } from './transport/cors.ts'
 import { EraRouter } from './transport/era-router.ts'
 import { LegacySseTransport } from './transport/legacy-sse.ts'
-import { ListenStreams } from './transport/listen-stream.ts'
 import { OriginGuard } from './transport/origin-guard.ts'
-import { StatelessHttpTransport } from './transport/stateless-http.ts'
 import { StreamableHttpTransport } from './transport/streamable-http.ts'
 
 export type { RegistrationKind } from './features.ts'
@@ -121,33 +120,8 @@ export class SluiceServer {
       'Unsent and replay bytes all sessions hold, charged to --max-buffered-bytes.',
       () => this.sessions.budget.usedBytes,
     )
-    this.requests = new RequestRegistry({
-      limits: {
-        maxQueueMessages: config.maxQueueMessages,
-        maxQueueBytes: config.maxQueueBytes,
-        keepaliveMs: config.keepaliveMs,
-        sendDeadlineMs: config.sendDeadlineMs,
-      },
-      budget: this.sessions.budget,
-      metrics: this.metrics,
-      maxSubscriptions: config.maxSubscriptions,
-    })
-    this.metrics.registry.gauge(
-      'sluice_requests_in_flight',
-      'MCP 2026-07-28 requests being answered now (stateless path).',
-      () => this.requests.inFlight,
-    )
-    this.metrics.registry.gauge(
-      'sluice_subscriptions_open',
-      'subscriptions/listen streams open now.',
-      () => this.requests.subscriptionsOpen,
-    )
     this.changes = options.changeBus ?? new InProcessChangeBus()
     const serverInfo = options.serverInfo ?? { name: SERVER_NAME, version: SERVER_VERSION }
-    const cache = {
-      ...uniformCachePolicy({ ttlMs: config.cacheTtlMs, cacheScope: config.cacheScope }),
-      ...options.cache,
-    }
     if (options.builtinTools !== false) registerBuiltinTools(this.tools)
     const features = composeFeatures({
       config,
@@ -182,31 +156,26 @@ export class SluiceServer {
       preferJson: config.preferJson,
       retryMs: PRIMING_RETRY_MS,
     })
-    const listen = new ListenStreams({
-      requests: this.requests,
-      bus: this.changes,
-      logger: this.logger,
-      serverInfo,
-      cache,
-      supported: new Set(['toolsListChanged', 'promptsListChanged', 'resourcesListChanged']),
-    })
-    const stateless = new StatelessHttpTransport({
-      requests: this.requests,
-      dispatcher,
+    const modern = createModernEra({
+      config,
       metrics: this.metrics,
       logger: this.logger,
+      sessions: this.sessions,
+      dispatcher,
+      tools: this.tools,
       serverInfo,
-      cache,
-      responseMode: config.responseMode,
-      toolSchema: (name) => this.tools.descriptor(name)?.inputSchema,
-      admit: () => this.sessions.admitRequests(1),
-      listen: (request, message, state, connection) =>
-        listen.open(request, message, state, connection),
+      changes: this.changes,
+      cache: options.cache,
     })
+    this.requests = modern.requests
     this.#routes = {
       legacy,
       streamable,
-      eras: new EraRouter({ streamable, stateless, maxBodyBytes: config.maxBodyBytes }),
+      eras: new EraRouter({
+        streamable,
+        stateless: modern.transport,
+        maxBodyBytes: config.maxBodyBytes,
+      }),
       guard: new OriginGuard({
         port: () =>
           listenerOf(this.#app)?.port ??

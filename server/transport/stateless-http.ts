@@ -1,14 +1,7 @@
 import type { Logger } from '../observability/log.ts'
 import type { ServerMetrics } from '../observability/server-metrics.ts'
 import type { Dispatcher } from '../protocol/dispatcher.ts'
-import {
-  ErrorCode,
-  headerMismatch,
-  invalidRequest,
-  methodNotFound,
-  ProtocolError,
-  unsupportedProtocolVersion,
-} from '../protocol/errors.ts'
+import { invalidRequest, ProtocolError } from '../protocol/errors.ts'
 import {
   isRequest,
   type JsonRpcRequest,
@@ -18,12 +11,10 @@ import {
 } from '../protocol/jsonrpc.ts'
 import { type CachePolicy, modernShaper } from '../protocol/modern-results.ts'
 import type { PeerState } from '../protocol/peer.ts'
-import { readRequestMeta } from '../protocol/request-meta.ts'
-import { ALL_PROTOCOL_VERSIONS, isModernVersion } from '../protocol/versions.ts'
 import type { RequestPeer } from '../session/request-peer.ts'
 import type { RequestRegistry } from '../session/request-registry.ts'
 import { acceptOf, notAcceptable } from './accept.ts'
-import { checkParamHeaders, checkStandardHeaders } from './mcp-headers.ts'
+import { checkModernRequest, statusOfAnswer, statusOfError } from './modern-request.ts'
 import { streamSession } from './session-stream.ts'
 import { encodeMessageFrame, frameLogger } from './sse-frame.ts'
 import type { ConnectionControl } from './streamable-http.ts'
@@ -68,15 +59,6 @@ export interface StatelessHttpOptions {
   listen: ListenHandler
 }
 
-/** Methods 2026-07-28 removed: answered 404 with -32601, as for any method the server lacks. */
-const REMOVED_METHODS: ReadonlySet<string> = new Set([
-  'initialize',
-  'ping',
-  'logging/setLevel',
-  'resources/subscribe',
-  'resources/unsubscribe',
-])
-
 const OPEN_COMMENT = new TextEncoder().encode(': stream open\n\n')
 
 /**
@@ -107,7 +89,10 @@ export class StatelessHttpTransport {
       // cancellation); accept and ignore them, as a notifications/cancelled after a close.
       if (!isRequest(message)) return new Response(null, { status: 202 })
       id = message.id
-      const state = this.#check(request, message)
+      const state = checkModernRequest(request.headers, message, {
+        knows: (method) => this.options.dispatcher.knows(method),
+        toolSchema: this.options.toolSchema,
+      })
       this.options.admit()
       if (message.method === 'subscriptions/listen') {
         return this.options.listen(request, message, state, connection)
@@ -116,39 +101,6 @@ export class StatelessHttpTransport {
       return await this.#answer(request, message, state, mode, connection)
     } catch (err) {
       return this.reject(err, id)
-    }
-  }
-
-  /**
-   * Validates a request's metadata and headers, in the order the spec's errors are told apart.
-   * @throws ProtocolError -32602 (`_meta`), -32020 (headers), -32022 (version), -32601 (method).
-   */
-  #check(request: Request, message: JsonRpcRequest): PeerState {
-    const meta = readRequestMeta(message.params)
-    const header = request.headers.get('mcp-protocol-version')?.trim()
-    if (!header) throw headerMismatch('the MCP-Protocol-Version header is required')
-    if (header !== meta.protocolVersion) {
-      throw headerMismatch(
-        `MCP-Protocol-Version header value '${header}' does not match _meta protocolVersion '${meta.protocolVersion}'`,
-      )
-    }
-    if (!isModernVersion(meta.protocolVersion)) {
-      throw unsupportedProtocolVersion(meta.protocolVersion, ALL_PROTOCOL_VERSIONS)
-    }
-    checkStandardHeaders(request.headers, message)
-    const known =
-      message.method === 'subscriptions/listen' || this.options.dispatcher.knows(message.method)
-    if (REMOVED_METHODS.has(message.method) || !known) throw methodNotFound(message.method)
-    const name = message.params?.name
-    if (message.method === 'tools/call' && typeof name === 'string') {
-      checkParamHeaders(request.headers, this.options.toolSchema(name), message.params?.arguments)
-    }
-    return {
-      protocolVersion: meta.protocolVersion,
-      clientReady: true,
-      clientInfo: meta.clientInfo,
-      clientCapabilities: meta.clientCapabilities,
-      ...(meta.logLevel === undefined ? {} : { logLevel: meta.logLevel }),
     }
   }
 
@@ -234,30 +186,10 @@ export class StatelessHttpTransport {
     }
     const error =
       err instanceof ProtocolError
-        ? new TransportError(statusOf(err.code), err.code, err.message, {}, id, err.data)
+        ? new TransportError(statusOfError(err.code), err.code, err.message, {}, id, err.data)
         : toTransportError(err)
     this.options.metrics.httpRejections.inc({ status: String(error.status) })
     if (error.status === 413) this.options.metrics.limitRefusals.inc({ limit: 'body_bytes' })
     return transportErrorResponse(error)
   }
-}
-
-/** HTTP status of a JSON-RPC error in the 2026 era: 404 for an unknown method, 400 for the rest. */
-function statusOf(code: number): number {
-  return code === ErrorCode.MethodNotFound ? 404 : 400
-}
-
-/** A JSON answer's status: its error's, for the errors 2026-07-28 gives an HTTP status. */
-function statusOfAnswer(json: string): number {
-  if (!json.includes('"error":')) return 200
-  const code = (JSON.parse(json) as { error?: { code?: number } }).error?.code
-  if (code === ErrorCode.MethodNotFound) return 404
-  if (
-    code === ErrorCode.HeaderMismatch ||
-    code === ErrorCode.MissingRequiredClientCapability ||
-    code === ErrorCode.UnsupportedProtocolVersion
-  ) {
-    return 400
-  }
-  return 200
 }

@@ -1,0 +1,86 @@
+import type { Config } from './config.ts'
+import type { Logger } from './observability/log.ts'
+import type { ServerMetrics } from './observability/server-metrics.ts'
+import type { ChangeBus } from './protocol/change-bus.ts'
+import type { Dispatcher } from './protocol/dispatcher.ts'
+import { type CachePolicy, uniformCachePolicy } from './protocol/modern-results.ts'
+import type { SessionRegistry } from './session/registry.ts'
+import { RequestRegistry } from './session/request-registry.ts'
+import type { ToolRegistry } from './tools/registry.ts'
+import { ListenStreams } from './transport/listen-stream.ts'
+import { StatelessHttpTransport } from './transport/stateless-http.ts'
+
+export interface ModernEraDeps {
+  config: Config
+  metrics: ServerMetrics
+  logger: Logger
+  sessions: SessionRegistry
+  dispatcher: Dispatcher
+  tools: ToolRegistry
+  serverInfo: { name: string; version: string }
+  /** Where list changes arrive (the features publish them); listen streams subscribe here. */
+  changes: ChangeBus
+  cache?: Partial<CachePolicy> | undefined
+}
+
+/** The MCP 2026-07-28 era, wired: its requests and listen streams, and its transport. */
+export interface ModernEra {
+  requests: RequestRegistry
+  transport: StatelessHttpTransport
+}
+
+/**
+ * Wires the 2026-07-28 era beside the sessions of the 2025 one: the same buffer budget and
+ * metrics registry, the same dispatcher and tools; list changes arrive on the change bus.
+ */
+export function createModernEra(deps: ModernEraDeps): ModernEra {
+  const { config, metrics, logger, sessions, dispatcher, tools, serverInfo } = deps
+  const requests = new RequestRegistry({
+    limits: {
+      maxQueueMessages: config.maxQueueMessages,
+      maxQueueBytes: config.maxQueueBytes,
+      keepaliveMs: config.keepaliveMs,
+      sendDeadlineMs: config.sendDeadlineMs,
+    },
+    budget: sessions.budget,
+    metrics,
+    maxSubscriptions: config.maxSubscriptions,
+  })
+  metrics.registry.gauge(
+    'sluice_requests_in_flight',
+    'MCP 2026-07-28 requests being answered now (stateless path).',
+    () => requests.inFlight,
+  )
+  metrics.registry.gauge(
+    'sluice_subscriptions_open',
+    'subscriptions/listen streams open now.',
+    () => requests.subscriptionsOpen,
+  )
+  const { changes } = deps
+  const cache = {
+    ...uniformCachePolicy({ ttlMs: config.cacheTtlMs, cacheScope: config.cacheScope }),
+    ...deps.cache,
+  }
+  const listen = new ListenStreams({
+    requests,
+    bus: changes,
+    logger,
+    serverInfo,
+    cache,
+    supported: new Set(['toolsListChanged', 'promptsListChanged', 'resourcesListChanged']),
+  })
+  const transport = new StatelessHttpTransport({
+    requests,
+    dispatcher,
+    metrics,
+    logger,
+    serverInfo,
+    cache,
+    responseMode: config.responseMode,
+    toolSchema: (name) => tools.descriptor(name)?.inputSchema,
+    admit: () => sessions.admitRequests(1),
+    listen: (request, message, state, connection) =>
+      listen.open(request, message, state, connection),
+  })
+  return { requests, transport }
+}
