@@ -49,6 +49,7 @@ export async function runStorm(ctx: ScenarioContext, params: StormParams): Promi
     number
   >
   const errors = new ErrorTally(ctx)
+  const metricsBefore = ctx.transport === 'modern' ? await ctx.probe.metrics() : undefined
   ctx.progress.start('storm')
   const result = await runPool(
     { count: plan.length, concurrency: params.concurrency, timeCapMs: params.timeCapMs },
@@ -74,6 +75,9 @@ export async function runStorm(ctx: ScenarioContext, params: StormParams): Promi
       )
     }
   }
+  const serverSide = metricsBefore
+    ? cancelSeenByServer(metricsBefore, await ctx.probe.metrics())
+    : {}
   const latencyFigures = Object.fromEntries(
     Object.entries(latency).flatMap(([kind, l]) => [
       [`cancelMsP50_${kind}`, figure(l?.p50Ms, 2)],
@@ -90,6 +94,7 @@ export async function runStorm(ctx: ScenarioContext, params: StormParams): Promi
       perSecond: Math.round(result.completed / (result.elapsedMs / 1000)),
       ...Object.fromEntries(Object.entries(done).map(([k, v]) => [`phase_${k}`, v])),
       ...latencyFigures,
+      ...serverSide,
     },
     checks: [
       check(
@@ -101,6 +106,30 @@ export async function runStorm(ctx: ScenarioContext, params: StormParams): Promi
       ),
     ],
     notes: errors.notes(),
+  }
+}
+
+/**
+ * What sluice's /metrics say of the storm's cancellations: sleep calls cancelled, and the mean
+ * time from a close seen to the cancelled call's end (n/a on a server without those series).
+ */
+function cancelSeenByServer(
+  before: Map<string, number>,
+  after: Map<string, number>,
+): Record<string, number | 'n/a'> {
+  const delta = (series: string) => {
+    const a = after.get(series)
+    return a === undefined ? undefined : a - (before.get(series) ?? 0)
+  }
+  const cancelled = delta('sluice_tool_calls_total{outcome="cancelled",tool="sleep"}')
+  const sum = delta('sluice_cancel_latency_seconds_sum')
+  const count = delta('sluice_cancel_latency_seconds_count')
+  return {
+    serverCallsCancelled: figure(cancelled, 0),
+    serverCloseToCallEndMsAvg: figure(
+      sum === undefined || !count ? undefined : (sum / count) * 1000,
+      3,
+    ),
   }
 }
 
