@@ -4,10 +4,12 @@ import { sleep } from '../server/tools/builtin.ts'
 
 const NO_ARGS = Type.Object({})
 const TEMPORARY_TOOL = 'test_temporary_tool'
+const TEMPORARY_PROMPT = 'test_temporary_prompt'
 
 /**
  * The fixture tools the 2026-07-28 scenarios of the conformance suite (0.2.x) call by name:
- * `server-stateless` and `http-custom-header-server-validation`.
+ * `server-stateless` (its list-changed hooks among them) and
+ * `http-custom-header-server-validation`.
  */
 export function registerModernConformanceFixtures(server: SluiceServer): void {
   server
@@ -41,7 +43,7 @@ export function registerModernConformanceFixtures(server: SluiceServer): void {
       'test_trigger_tool_change',
       { description: 'Adds or removes a tool, so the tool list changes.', input: NO_ARGS },
       () => {
-        if (!server.tools.remove(TEMPORARY_TOOL)) {
+        if (!server.remove('tool', TEMPORARY_TOOL)) {
           server.tool(
             TEMPORARY_TOOL,
             { description: 'Comes and goes.', input: NO_ARGS },
@@ -49,6 +51,18 @@ export function registerModernConformanceFixtures(server: SluiceServer): void {
           )
         }
         return 'the tool list changed'
+      },
+    )
+    .tool(
+      'test_trigger_prompt_change',
+      { description: 'Adds or removes a prompt, so the prompt list changes.', input: NO_ARGS },
+      () => {
+        if (!server.remove('prompt', TEMPORARY_PROMPT)) {
+          server.prompt(TEMPORARY_PROMPT, { description: 'Comes and goes.' }, () => ({
+            messages: [{ role: 'user', content: { type: 'text', text: 'here' } }],
+          }))
+        }
+        return 'the prompt list changed'
       },
     )
     .tool(
