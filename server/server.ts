@@ -280,6 +280,8 @@ export class SluiceServer {
 
   /** Sends `notifications/resources/updated` to the sessions subscribed to `uri`; how many. */
   notifyResourceUpdated(uri: string): number {
+    // 2026-07-28 listen streams that named this URI hear it through the change bus.
+    this.changes.publish({ kind: 'resourceUpdated', uri })
     return this.#resourcesFeature.notifyUpdated(uri)
   }
 

@@ -144,6 +144,25 @@ describe('2026-07-28 on POST /mcp', () => {
     await waitFor('the listen stream to close', () => server.requests.subscriptionsOpen === 0)
   })
 
+  test('a listen stream hears updates of the resource URIs it named, and only those', async () => {
+    await using server = startServer()
+    const abort = new AbortController()
+    const filter = { notifications: { resourceSubscriptions: ['test://a'] } }
+    const response = await post(server.url, 3, 'subscriptions/listen', filter, {}, abort.signal)
+    const reader = new SseReader(response)
+    const ack = JSON.parse((await reader.nextEvent())?.data ?? '')
+    expect(ack.params.notifications).toEqual({ resourceSubscriptions: ['test://a'] })
+    server.notifyResourceUpdated('test://b')
+    server.notifyResourceUpdated('test://a')
+    expect(JSON.parse((await reader.nextEvent())?.data ?? '')).toEqual({
+      jsonrpc: '2.0',
+      method: 'notifications/resources/updated',
+      params: { _meta: { 'io.modelcontextprotocol/subscriptionId': 3 }, uri: 'test://a' },
+    })
+    abort.abort()
+    await waitFor('the listen stream to close', () => server.requests.subscriptionsOpen === 0)
+  })
+
   test('shutdown ends a listen stream gracefully, with the response to its request', async () => {
     const server = startServer()
     const client = new ClientV2(

@@ -32,7 +32,8 @@ export type ListKind = keyof typeof LIST_NOTIFICATIONS
 /**
  * `subscriptions/listen` (2026-07-28): one long-lived POST whose SSE stream yields
  * `notifications/subscriptions/acknowledged` before any await, then only the change notifications
- * the client opted into and the server supports, each tagged with the subscription id (the listen
+ * the client opted into and the server supports (list changes; updates of the resource URIs it
+ * named), each tagged with the subscription id (the listen
  * request's id). The stream is as bounded as any other, and its close releases everything.
  */
 export class ListenStreams {
@@ -51,6 +52,12 @@ export class ListenStreams {
     }
     const agreed: Record<string, unknown> = {}
     for (const kind of this.options.supported) if (filter?.[kind] === true) agreed[kind] = true
+    const uris = filter?.resourceSubscriptions
+    if (uris !== undefined && !(Array.isArray(uris) && uris.every((u) => typeof u === 'string'))) {
+      throw invalidParams('"resourceSubscriptions" of subscriptions/listen must be a list of URIs')
+    }
+    const watched = new Set<string>(uris ?? [])
+    if (watched.size > 0) agreed.resourceSubscriptions = [...watched]
     const tag = { [META.subscriptionId]: message.id }
     const shape = modernShaper(message.method, this.options.serverInfo, this.options.cache)
     const peer = this.options.requests.openSubscription(message.id, state, (m: JsonRpcMessage) =>
@@ -63,7 +70,13 @@ export class ListenStreams {
       params: { _meta: tag, notifications: agreed },
     })
     const deliver = (event: ChangeEvent) => {
-      if (event.kind === 'resourceUpdated' || agreed[event.kind] !== true) return
+      if (event.kind === 'resourceUpdated') {
+        if (!watched.has(event.uri)) return
+        const params = { _meta: tag, uri: event.uri }
+        peer.send({ jsonrpc: '2.0', method: 'notifications/resources/updated', params })
+        return
+      }
+      if (agreed[event.kind] !== true) return
       peer.send({ jsonrpc: '2.0', method: LIST_NOTIFICATIONS[event.kind], params: { _meta: tag } })
     }
     const unsubscribe = this.options.bus.subscribe(deliver)
