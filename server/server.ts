@@ -107,8 +107,10 @@ export class SluiceServer {
       this.logger,
     )
     this.metrics.registry.gauge('sluice_sessions_open', 'Open sessions.', () => this.sessions.size)
-    this.metrics.registry.gauge('sluice_tool_calls_in_flight', 'Tool calls running now.', () =>
-      this.sessions.pendingCalls(),
+    this.metrics.registry.gauge(
+      'sluice_tool_calls_in_flight',
+      'Calls running now, in sessions and in 2026-07-28 requests.',
+      () => this.sessions.pendingCalls() + this.requests.pendingCalls(),
     )
     this.metrics.registry.gauge(
       'sluice_sse_streams_open',
