@@ -77,7 +77,9 @@ export class Dispatcher {
 
   /** Whether a method has a handler (2026-07-28 answers an unknown one with HTTP 404 up front). */
   knows(method: string): boolean {
-    return LIFECYCLE_METHODS.has(method) || this.#handlers.has(method)
+    if (LIFECYCLE_METHODS.has(method)) return true
+    const feature = this.#featureOf.get(method)
+    return feature !== undefined && feature.capabilities() !== undefined
   }
 
   /** Handles one validated message from the peer. Never throws; errors become responses. */
@@ -154,8 +156,12 @@ export class Dispatcher {
       }
       // A feature this session was not announced (nothing registered at its initialize) does
       // not answer there: the client was told the server has no such capability.
+      // A 2026-07-28 request has no initialize: what server/discover would announce now counts.
       const feature = this.#featureOf.get(req.method)
-      if (!feature || !this.#announced.get(peer)?.has(feature)) throw methodNotFound(req.method)
+      if (!feature) throw methodNotFound(req.method)
+      const announced = this.#announced.get(peer)
+      const answers = announced ? announced.has(feature) : feature.capabilities() !== undefined
+      if (!answers) throw methodNotFound(req.method)
       return handler
     }
     // The direct tool-call flow answers these without an initialize handshake; scripts rely on it.
