@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { SluiceServer } from '../server/server.ts'
 import { sleep } from '../server/tools/builtin.ts'
 import { registerModernConformanceFixtures } from './fixtures-modern.ts'
+import { registerRoundTripConformanceFixtures } from './fixtures-round-trip.ts'
 
 // A 1x1 red PNG and a minimal silent WAV: the smallest valid payloads for the content tests.
 const RED_PIXEL_PNG =
@@ -19,6 +20,7 @@ export function registerConformanceFixtures(server: SluiceServer): void {
   registerResources(server)
   registerPrompts(server)
   registerModernConformanceFixtures(server)
+  registerRoundTripConformanceFixtures(server)
 }
 
 function registerTools(server: SluiceServer): void {

@@ -4,6 +4,7 @@ import type { ServerMetrics } from './observability/server-metrics.ts'
 import type { ChangeBus } from './protocol/change-bus.ts'
 import type { Dispatcher } from './protocol/dispatcher.ts'
 import { type CachePolicy, uniformCachePolicy } from './protocol/modern-results.ts'
+import { RequestStateSigner } from './protocol/request-state.ts'
 import type { SessionRegistry } from './session/registry.ts'
 import { RequestRegistry } from './session/request-registry.ts'
 import type { ToolRegistry } from './tools/registry.ts'
@@ -79,6 +80,7 @@ export function createModernEra(deps: ModernEraDeps): ModernEra {
     responseMode: config.responseMode,
     toolSchema: (name) => tools.descriptor(name)?.inputSchema,
     admit: () => sessions.admitRequests(1),
+    requestStates: new RequestStateSigner(config.requestStateKey || undefined),
     listen: (request, message, state, connection) =>
       listen.open(request, message, state, connection),
   })

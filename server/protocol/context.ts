@@ -75,7 +75,8 @@ export interface Root {
 export interface InputChannel {
   /**
    * Resolves with the client's result; rejects when refused, timed out, cancelled by `signal`, or
-   * when the session ends. `ordinal` counts the input requests of this call from 1.
+   * when the session ends. `ordinal` counts the input requests of this call from 1; `key` names
+   * the request in a 2026-07-28 `InputRequiredResult` (the handler's, or `input-<ordinal>`).
    */
   request(
     peer: McpPeer,
@@ -84,7 +85,14 @@ export interface InputChannel {
     params: Record<string, unknown>,
     signal: AbortSignal,
     ordinal: number,
+    key: string,
   ): Promise<Record<string, unknown>>
+}
+
+/** How a handler names an input request (2026-07-28: its key in `inputRequests`). */
+export interface InputRequestOptions {
+  /** Stable across retries: the handler runs again from the start with the answers so far. */
+  key?: string
 }
 
 /**
@@ -96,6 +104,8 @@ export interface HandlerContext {
   readonly signal: AbortSignal
   readonly sessionId: string
   readonly requestId: RequestId
+  /** What the client declared it can do (initialize, or a 2026-07-28 request's `_meta`). */
+  readonly clientCapabilities: Readonly<Record<string, unknown>>
   /** `notifications/progress` when the caller asked for it (a `_meta.progressToken`). No-op after the call. */
   progress(progress: number, total?: number, message?: string): void
   /** `notifications/message` at or above the session's logging level, on the request's stream. No-op after the call. */
@@ -108,11 +118,11 @@ export interface HandlerContext {
    */
   closeStream(): boolean
   /** Asks the user through the client (`elicitation/create`). */
-  elicit(params: ElicitParams): Promise<ElicitResult>
+  elicit(params: ElicitParams, options?: InputRequestOptions): Promise<ElicitResult>
   /** Asks the client's model (`sampling/createMessage`). */
-  sample(params: SampleParams): Promise<SampleResult>
+  sample(params: SampleParams, options?: InputRequestOptions): Promise<SampleResult>
   /** The client's roots (`roots/list`). */
-  listRoots(): Promise<{ roots: Root[] }>
+  listRoots(options?: InputRequestOptions): Promise<{ roots: Root[] }>
 }
 
 /** An input request the client cannot serve, or that did not get an answer. */
@@ -166,6 +176,10 @@ export class CallContext implements HandlerContext {
     return this.#peer.sessionId
   }
 
+  get clientCapabilities(): Readonly<Record<string, unknown>> {
+    return this.#peer.state.clientCapabilities ?? {}
+  }
+
   /**
    * The request was answered (or abandoned): later progress and log calls do nothing, and input
    * requests it left waiting are cancelled (the client hears `notifications/cancelled`) and
@@ -207,8 +221,12 @@ export class CallContext implements HandlerContext {
     return this.#peer.closeStreamOf?.(this.requestId) ?? false
   }
 
-  async elicit(params: ElicitParams): Promise<ElicitResult> {
-    const result = (await this.#ask('elicitation/create', params)) as unknown as ElicitResult
+  async elicit(params: ElicitParams, options?: InputRequestOptions): Promise<ElicitResult> {
+    const result = (await this.#ask(
+      'elicitation/create',
+      params,
+      options,
+    )) as unknown as ElicitResult
     if (result.action === 'accept' && params.mode !== 'url') {
       const problem = checkElicitedContent(params.requestedSchema as FormSchema, result.content)
       if (problem) {
@@ -220,15 +238,19 @@ export class CallContext implements HandlerContext {
     return result
   }
 
-  sample(params: SampleParams): Promise<SampleResult> {
-    return this.#ask('sampling/createMessage', params) as Promise<unknown> as Promise<SampleResult>
+  sample(params: SampleParams, options?: InputRequestOptions): Promise<SampleResult> {
+    return this.#ask(
+      'sampling/createMessage',
+      params,
+      options,
+    ) as Promise<unknown> as Promise<SampleResult>
   }
 
-  listRoots(): Promise<{ roots: Root[] }> {
-    return this.#ask('roots/list', {}) as Promise<unknown> as Promise<{ roots: Root[] }>
+  listRoots(options?: InputRequestOptions): Promise<{ roots: Root[] }> {
+    return this.#ask('roots/list', {}, options) as Promise<unknown> as Promise<{ roots: Root[] }>
   }
 
-  async #ask(method: InputMethod, params: Record<string, unknown>) {
+  async #ask(method: InputMethod, params: Record<string, unknown>, options?: InputRequestOptions) {
     if (this.#ended) throw new InputRequestError(`Input request: ${method} after the call ended`)
     const missing = missingCapability(this.#peer.state.clientCapabilities, method, params)
     if (missing) {
@@ -249,6 +271,7 @@ export class CallContext implements HandlerContext {
       params,
       this.#inputScope.signal,
       this.#inputs,
+      options?.key ?? `input-${this.#inputs}`,
     )
   }
 }

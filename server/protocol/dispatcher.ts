@@ -21,6 +21,7 @@ import {
 } from './jsonrpc.ts'
 import type { McpPeer } from './peer.ts'
 import { META } from './request-meta.ts'
+import { InputRequiredError, ROUND_TRIP_METHODS } from './round-trip.ts'
 import { ALL_PROTOCOL_VERSIONS, negotiateVersion } from './versions.ts'
 
 export interface DispatcherOptions {
@@ -116,7 +117,7 @@ export class Dispatcher {
           req.id,
           controller.signal,
           req.params?._meta,
-          this.options.input,
+          peer.input ?? this.options.input,
         )
         result = await handler(req, ctx, peer)
         this.#endCall(req, peer, controller, ctx)
@@ -130,11 +131,18 @@ export class Dispatcher {
         this.#endCall(req, peer, controller, ctx)
         if (controller.signal.aborted) return peer.endWithoutResponse(req.id)
       }
+      // 2026-07-28: the attempt needs input; the client retries with it (multi round-trip).
+      if (err instanceof InputRequiredError && ROUND_TRIP_METHODS.has(req.method)) {
+        peer.send(resultMessage(req.id, err.channel.result()))
+        return
+      }
       const error =
         err instanceof ProtocolError
           ? err
-          : new ProtocolError(ErrorCode.InternalError, 'Internal error: the request failed')
-      if (!(err instanceof ProtocolError)) {
+          : err instanceof InputRequiredError
+            ? invalidRequest(`${req.method} cannot ask the client for input`)
+            : new ProtocolError(ErrorCode.InternalError, 'Internal error: the request failed')
+      if (error.code === ErrorCode.InternalError) {
         this.options.logger.error('request_failed', {
           session: peer.sessionId,
           method: req.method,

@@ -1,3 +1,4 @@
+import type { InputChannel } from './context.ts'
 import type { JsonRpcMessage, RequestId } from './jsonrpc.ts'
 import type { PendingCalls } from './pending-calls.ts'
 import type { AnyProtocolVersion } from './versions.ts'
@@ -50,4 +51,9 @@ export interface McpPeer {
   chargeTransit(deltaBytes: number): void
   /** The request ended without a response (cancelled): nothing waits for one any more. */
   endWithoutResponse(id: RequestId): void
+  /**
+   * How this peer's input requests travel, when not as server-to-client requests on a session
+   * (a 2026-07-28 request's multi-round-trip channel).
+   */
+  readonly input?: InputChannel
 }

@@ -1,3 +1,4 @@
+import type { InputChannel } from '../protocol/context.ts'
 import type { JsonRpcMessage, RequestId } from '../protocol/jsonrpc.ts'
 import type { McpPeer, PeerState } from '../protocol/peer.ts'
 import { PendingCalls } from '../protocol/pending-calls.ts'
@@ -23,6 +24,8 @@ export type RequestCloseReason =
 export interface RequestPeerOptions {
   /** A name for logs: there is no session in the 2026 era. */
   id: string
+  /** How the handler's input requests travel (the multi-round-trip channel of this attempt). */
+  input?: InputChannel
   /** The request this peer answers; its response ends the stream. */
   requestId: RequestId
   state: PeerState
@@ -50,6 +53,7 @@ export class RequestPeer implements McpPeer {
   readonly state: PeerState
   readonly calls = new PendingCalls()
   readonly stream: EventStream
+  readonly input: InputChannel | undefined
   readonly #closed = new AbortController()
   readonly #first = Promise.withResolvers<FirstArrival>()
   #pacer: StreamPacer | undefined
@@ -61,6 +65,7 @@ export class RequestPeer implements McpPeer {
   constructor(private readonly options: RequestPeerOptions) {
     this.sessionId = options.id
     this.state = options.state
+    this.input = options.input
     const { maxQueueMessages, maxQueueBytes } = options.limits
     this.stream = new EventStream(
       1,

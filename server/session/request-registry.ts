@@ -1,4 +1,5 @@
 import type { ServerMetrics } from '../observability/server-metrics.ts'
+import type { InputChannel } from '../protocol/context.ts'
 import type { JsonRpcMessage, RequestId } from '../protocol/jsonrpc.ts'
 import type { PeerState } from '../protocol/peer.ts'
 import { META } from '../protocol/request-meta.ts'
@@ -50,8 +51,9 @@ export class RequestRegistry {
     requestId: RequestId,
     state: PeerState,
     shape: (message: JsonRpcMessage) => JsonRpcMessage,
+    input?: InputChannel,
   ): RequestPeer {
-    return this.#open(this.#requests, 'r', requestId, state, shape)
+    return this.#open(this.#requests, 'r', requestId, state, shape, input)
   }
 
   /**
@@ -95,11 +97,13 @@ export class RequestRegistry {
     requestId: RequestId,
     state: PeerState,
     shape: (message: JsonRpcMessage) => JsonRpcMessage,
+    input?: InputChannel,
   ): RequestPeer {
     const peer = new RequestPeer({
       id: `${prefix}${++this.#next}`,
       requestId,
       state,
+      ...(input ? { input } : {}),
       limits: this.options.limits,
       budget: this.options.budget,
       shape,

@@ -9,6 +9,7 @@ import {
 } from '../protocol/errors.ts'
 import type { McpFeature, MethodHandler } from '../protocol/feature.ts'
 import type { McpPeer } from '../protocol/peer.ts'
+import { InputRequiredError } from '../protocol/round-trip.ts'
 import { isAtLeast, isModernVersion } from '../protocol/versions.ts'
 import { ToolInputError, UnknownToolError } from './errors.ts'
 import type { ToolRegistry } from './registry.ts'
@@ -87,6 +88,11 @@ export class ToolsFeature implements McpFeature {
       if (ctx.signal.aborted) {
         count('cancelled')
         return undefined
+      }
+      // The attempt ends asking the client for input (2026-07-28): not a failure of the tool.
+      if (err instanceof InputRequiredError) {
+        count('input_required')
+        throw err
       }
       // 2026-07-28: a request that needs an undeclared client capability is refused (-32021).
       const version = peer.state.protocolVersion

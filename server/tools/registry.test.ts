@@ -7,6 +7,7 @@ import { ToolRegistry } from './registry.ts'
 const refused = () => Promise.reject(new Error('no client'))
 const ctx = {
   signal: new AbortController().signal,
+  clientCapabilities: {},
   sessionId: 's',
   requestId: 1,
   progress: () => {},

@@ -60,7 +60,7 @@ export class EraRouter {
       return stateless.reject(err)
     }
     if (classifyPost(request.headers, body) === 'modern') {
-      return stateless.post(request, body, connection)
+      return stateless.post(request, owner, body, connection)
     }
     return streamable.post(request, owner, connection, body)
   }

@@ -11,6 +11,8 @@ import {
 } from '../protocol/jsonrpc.ts'
 import { type CachePolicy, modernShaper } from '../protocol/modern-results.ts'
 import type { PeerState } from '../protocol/peer.ts'
+import type { RequestStateSigner } from '../protocol/request-state.ts'
+import { ROUND_TRIP_METHODS, RoundTripInput } from '../protocol/round-trip.ts'
 import type { RequestPeer } from '../session/request-peer.ts'
 import type { RequestRegistry } from '../session/request-registry.ts'
 import { acceptOf, notAcceptable } from './accept.ts'
@@ -56,6 +58,8 @@ export interface StatelessHttpOptions {
   toolSchema: (name: string) => unknown
   /** Refuses new work while draining or over the memory budget (SessionRefusedError). */
   admit: () => void
+  /** Signs and verifies the `requestState` of multi-round-trip attempts. */
+  requestStates: RequestStateSigner
   listen: ListenHandler
 }
 
@@ -69,9 +73,10 @@ const OPEN_COMMENT = new TextEncoder().encode(': stream open\n\n')
 export class StatelessHttpTransport {
   constructor(private readonly options: StatelessHttpOptions) {}
 
-  /** One POST whose body the era router has read. */
+  /** One POST whose body the era router has read, from the principal `owner`. */
   async post(
     request: Request,
+    owner: string,
     text: string,
     connection: ConnectionControl,
   ): Promise<Response | StreamReply> {
@@ -98,7 +103,16 @@ export class StatelessHttpTransport {
         return this.options.listen(request, message, state, connection)
       }
       const mode = this.#modeFor(accepts)
-      return await this.#answer(request, message, state, mode, connection)
+      // Input requests travel by multi round-trip: this attempt's answers, verified.
+      const input = ROUND_TRIP_METHODS.has(message.method)
+        ? RoundTripInput.forRequest(
+            this.options.requestStates,
+            message.method,
+            message.params,
+            owner,
+          )
+        : undefined
+      return await this.#answer(request, message, state, mode, connection, input)
     } catch (err) {
       return this.reject(err, id)
     }
@@ -116,12 +130,14 @@ export class StatelessHttpTransport {
     state: PeerState,
     mode: ResponseMode,
     connection: ConnectionControl,
+    input: RoundTripInput | undefined,
   ): Promise<Response | StreamReply> {
     const { serverInfo, cache } = this.options
     const peer = this.options.requests.open(
       message.id,
       state,
       modernShaper(message.method, serverInfo, cache),
+      input,
     )
     // The client closing its connection (or its stream) cancels the request, at once.
     const onAbort = () => peer.close('client_abort')

@@ -1,0 +1,146 @@
+import { createHash } from 'node:crypto'
+import type { InputChannel, InputMethod } from './context.ts'
+import { invalidParams } from './errors.ts'
+import type { RequestStateSigner } from './request-state.ts'
+
+/** The requests that may end an attempt with an `InputRequiredResult` (basic/patterns/mrtr.mdx). */
+export const ROUND_TRIP_METHODS: ReadonlySet<string> = new Set([
+  'tools/call',
+  'prompts/get',
+  'resources/read',
+])
+
+/** How long a `requestState` is honoured after it was issued. */
+export const REQUEST_STATE_TTL_MS = 10 * 60_000
+
+/**
+ * An attempt needs input the client has not given yet: the handler's input requests made so far
+ * go back to the client in an `InputRequiredResult`, and the call ends.
+ */
+export class InputRequiredError extends Error {
+  override readonly name = 'InputRequiredError'
+  constructor(readonly channel: RoundTripInput) {
+    super('Input required: the request needs input from the client; retry with inputResponses')
+  }
+}
+
+interface SealedState {
+  /** The request it belongs to: method and a digest of its defining parameters. */
+  request: string
+  /** The principal it was issued to. */
+  owner: string
+  /** When it lapses, in ms since the epoch. */
+  expiresAt: number
+  /** The input responses gathered by earlier attempts, by key. */
+  responses: Record<string, unknown>
+}
+
+/**
+ * The input channel of one 2026-07-28 attempt (the multi-round-trip pattern). An input request
+ * whose key has a response (from this retry's `inputResponses`, or earlier rounds carried in the
+ * signed `requestState`) is answered at once; any other ends the attempt with an
+ * `InputRequiredResult` naming every input request still missing. The handler is the one the 2025
+ * transports serve with server-to-client requests: it just awaits `ctx.elicit()` and the like,
+ * and runs again from the start on each retry, so it must ask in the same order with the same keys.
+ */
+export class RoundTripInput implements InputChannel {
+  readonly #missing = new Map<string, { method: InputMethod; params: Record<string, unknown> }>()
+  readonly #responses: Record<string, unknown>
+
+  private constructor(
+    private readonly signer: RequestStateSigner,
+    private readonly origin: { request: string; owner: string },
+    responses: Record<string, unknown>,
+  ) {
+    this.#responses = responses
+  }
+
+  /**
+   * The channel for one request: verifies the retry's `requestState` (signed, unexpired, issued to
+   * this principal for this request) and merges its responses with `inputResponses`.
+   * @throws ProtocolError -32602 for a state that fails verification or malformed inputResponses.
+   */
+  static forRequest(
+    signer: RequestStateSigner,
+    method: string,
+    params: Record<string, unknown> | undefined,
+    owner: string,
+    now = Date.now(),
+  ): RoundTripInput {
+    const origin = { request: requestDigest(method, params), owner }
+    const given = params?.inputResponses
+    if (
+      given !== undefined &&
+      (typeof given !== 'object' || given === null || Array.isArray(given))
+    ) {
+      throw invalidParams('"inputResponses" must be an object of input responses by key')
+    }
+    const sealed = params?.requestState
+    let earlier: Record<string, unknown> = {}
+    if (sealed !== undefined) {
+      if (typeof sealed !== 'string') throw invalidParams('"requestState" must be a string')
+      const state = signer.verify(sealed) as SealedState
+      if (state.owner !== owner || state.request !== origin.request) {
+        throw invalidParams('requestState belongs to another request; retry it from the start')
+      }
+      if (state.expiresAt < now) {
+        throw invalidParams('requestState has expired; retry the request from the start')
+      }
+      earlier = state.responses
+    }
+    return new RoundTripInput(signer, origin, { ...earlier, ...(given as object | undefined) })
+  }
+
+  request(
+    _peer: unknown,
+    _relatedTo: unknown,
+    method: InputMethod,
+    params: Record<string, unknown>,
+    _signal: AbortSignal,
+    _ordinal: number,
+    key: string,
+  ): Promise<Record<string, unknown>> {
+    const response = Object.hasOwn(this.#responses, key) ? this.#responses[key] : undefined
+    // A response that is not an object is no answer: it is asked for again.
+    if (typeof response === 'object' && response !== null && !Array.isArray(response)) {
+      return Promise.resolve(response as Record<string, unknown>)
+    }
+    this.#missing.set(key, { method, params })
+    return Promise.reject(new InputRequiredError(this))
+  }
+
+  /** The `InputRequiredResult` that ends this attempt: every input request still missing. */
+  result(now = Date.now()): Record<string, unknown> {
+    const state: SealedState = {
+      ...this.origin,
+      expiresAt: now + REQUEST_STATE_TTL_MS,
+      // Answers travel on to the next attempt; what is no answer (not an object) does not.
+      responses: Object.fromEntries(
+        Object.entries(this.#responses).filter(([key]) => !this.#missing.has(key)),
+      ),
+    }
+    return {
+      resultType: 'input_required',
+      inputRequests: Object.fromEntries(this.#missing),
+      requestState: this.signer.sign(state),
+    }
+  }
+}
+
+/** The method and a digest of the parameters that define the request (not its round-trip fields). */
+function requestDigest(method: string, params: Record<string, unknown> | undefined): string {
+  const { _meta, inputResponses, requestState, ...salient } = params ?? {}
+  return `${method}:${createHash('sha256').update(stableJson(salient)).digest('base64url')}`
+}
+
+/** JSON with object keys sorted, so equal parameters digest alike whatever their key order. */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`
+  if (value && typeof value === 'object') {
+    const entries = Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
+    return `{${entries.join(',')}}`
+  }
+  return JSON.stringify(value) ?? 'null'
+}
