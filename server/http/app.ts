@@ -71,7 +71,6 @@ export function createHttpApp(routes: HttpRoutes) {
   const serverOf = ({ request, server }: RouteContext) => server ?? routes.serverOf?.(request)
   const connectionOf = (ctx: RouteContext): ConnectionControl => ({
     drop: () => serverOf(ctx)?.timeout(ctx.request, EVICTED_SOCKET_TIMEOUT_S),
-    closeWhenIdle: (seconds) => serverOf(ctx)?.timeout(ctx.request, seconds),
   })
 
   /** Turns a transport's stream into the SSE response (a Response passes through). */

@@ -171,7 +171,7 @@ export class StatelessHttpTransport {
       if (request.signal.aborted) return clientGoneResponse()
       throw serviceUnavailable(`Service Unavailable: the request ended unanswered (${reason})`)
     }
-    // Not closeWhenIdle as the 2025 era does: on keep-alive connections reused back to back it
+    // No shorter idle timeout for the connection: on keep-alive connections reused back to back it
     // cut healthy requests (ECONNRESET under the load tester). The body is bounded by the
     // stream's byte bound before it is handed to Bun.
     return new Response(answer, {

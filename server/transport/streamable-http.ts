@@ -51,8 +51,6 @@ export interface StreamableHttpOptions {
 export interface ConnectionControl {
   /** Cut the connection soon: its stream was evicted and its reader may be stalled. */
   drop(): void
-  /** Close the connection once it has taken nothing for this long (a reply nobody reads). */
-  closeWhenIdle(seconds: number): void
 }
 
 /** An SSE answer: the HTTP layer sets the headers and streams the body. */
