@@ -53,6 +53,11 @@ export const ConfigSchema = Type.Object({
   }),
   maxSubscriptions: Int(0, 10_000_000, 'subscriptions/listen streams open at once (2026-07-28)'),
   cacheTtlMs: Int(0, 86_400_000, 'ttlMs of cacheable 2026-07-28 results (lists, discover)'),
+  maxCallsInFlight: Int(
+    1,
+    10_000_000,
+    'handlers running at once over the server before new 2026-07-28 requests get 503',
+  ),
   requestStateKey: Type.String({
     description:
       'key that signs 2026-07-28 requestState (HMAC-SHA256); empty: a random key per process, so only this process accepts its states',
@@ -96,6 +101,7 @@ export const DEFAULT_CONFIG: Config = {
   responseMode: 'auto',
   maxSubscriptions: 10_000,
   cacheTtlMs: 60_000,
+  maxCallsInFlight: 10_000,
   requestStateKey: '',
   cacheScope: 'public',
   profile: 'default',
@@ -135,6 +141,7 @@ export const SETTINGS: ReadonlyArray<{ key: Key; flag: string; env: string }> = 
   { key: 'responseMode', flag: '--response-mode', env: 'RESPONSE_MODE' },
   { key: 'maxSubscriptions', flag: '--max-subscriptions', env: 'MAX_SUBSCRIPTIONS' },
   { key: 'cacheTtlMs', flag: '--cache-ttl-ms', env: 'CACHE_TTL_MS' },
+  { key: 'maxCallsInFlight', flag: '--max-calls-in-flight', env: 'MAX_CALLS_IN_FLIGHT' },
   { key: 'requestStateKey', flag: '--request-state-key', env: 'REQUEST_STATE_KEY' },
   { key: 'cacheScope', flag: '--cache-scope', env: 'CACHE_SCOPE' },
   { key: 'profile', flag: '--profile', env: 'PROFILE' },

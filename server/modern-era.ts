@@ -5,6 +5,7 @@ import type { ChangeBus } from './protocol/change-bus.ts'
 import type { Dispatcher } from './protocol/dispatcher.ts'
 import { type CachePolicy, uniformCachePolicy } from './protocol/modern-results.ts'
 import { RequestStateSigner } from './protocol/request-state.ts'
+import { SessionRefusedError } from './session/errors.ts'
 import type { SessionRegistry } from './session/registry.ts'
 import { RequestRegistry } from './session/request-registry.ts'
 import type { ToolRegistry } from './tools/registry.ts'
@@ -79,8 +80,20 @@ export function createModernEra(deps: ModernEraDeps): ModernEra {
     cache,
     responseMode: config.responseMode,
     toolSchema: (name) => tools.descriptor(name)?.inputSchema,
-    admit: () => sessions.admitRequests(1),
+    admit: () => {
+      sessions.admitRequests(1)
+      // Cancelled handlers that ignore their signal still run: they count until they return.
+      if (dispatcher.callsRunning >= config.maxCallsInFlight) {
+        metrics.limitRefusals.inc({ limit: 'calls_in_flight' })
+        throw new SessionRefusedError(
+          'calls_in_flight',
+          `Service Unavailable: ${dispatcher.callsRunning} calls are running, this server's limit; retry later`,
+        )
+      }
+    },
     requestStates: new RequestStateSigner(config.requestStateKey || undefined),
+    maxRequestStateBytes: Math.floor(config.maxBodyBytes / 2),
+    sendDeadlineMs: config.sendDeadlineMs,
     listen: (request, message, state, connection) =>
       listen.open(request, message, state, connection),
   })

@@ -9,6 +9,7 @@ import { createServerMetrics, type ServerMetrics } from './observability/server-
 import { PromptRegistry } from './prompts/registry.ts'
 import type { PromptDefinition, PromptHandler } from './prompts/types.ts'
 import { type ChangeBus, InProcessChangeBus } from './protocol/change-bus.ts'
+import type { Dispatcher } from './protocol/dispatcher.ts'
 import type { CachePolicy } from './protocol/modern-results.ts'
 import type { OutboundRequests } from './protocol/outbound-requests.ts'
 import type { ResourcesFeature } from './resources/feature.ts'
@@ -73,6 +74,7 @@ export class SluiceServer {
   readonly #resourcesFeature: ResourcesFeature
   readonly #rootsFeature: RootsFeature
   readonly #app: ReturnType<typeof createHttpApp>
+  readonly #dispatcher: Dispatcher
   readonly #routes: HttpRoutes
   /** The same routes over the same sessions, built for mounting in another Elysia app. */
   #plugin: ReturnType<typeof createHttpApp> | undefined
@@ -109,8 +111,8 @@ export class SluiceServer {
     this.metrics.registry.gauge('sluice_sessions_open', 'Open sessions.', () => this.sessions.size)
     this.metrics.registry.gauge(
       'sluice_tool_calls_in_flight',
-      'Calls running now, in sessions and in 2026-07-28 requests.',
-      () => this.sessions.pendingCalls() + this.requests.pendingCalls(),
+      'Handlers running now, in sessions and in 2026-07-28 requests (a cancelled one until it returns).',
+      () => this.#dispatcher.callsRunning,
     )
     this.metrics.registry.gauge(
       'sluice_sse_streams_open',
@@ -140,6 +142,7 @@ export class SluiceServer {
     this.#resourcesFeature = features.resources
     this.#rootsFeature = features.roots
     const dispatcher = features.dispatcher
+    this.#dispatcher = dispatcher
     const legacy = new LegacySseTransport({
       registry: this.sessions,
       dispatcher,
@@ -335,11 +338,12 @@ export class SluiceServer {
     const drained = () =>
       sessions.reachableCalls() === 0 &&
       sessions.deliverableMessages() === 0 &&
-      requests.pendingCalls() === 0
+      requests.pendingCalls() === 0 &&
+      requests.deliverableMessages() === 0
     while (!drained() && performance.now() < deadline) await Bun.sleep(DRAIN_POLL_MS)
     const calls = sessions.pendingCalls() + requests.pendingCalls()
     // Undelivered: everything still unsent, on streams being read or left by their clients.
-    const queued = sessions.unsentMessages()
+    const queued = sessions.unsentMessages() + requests.unsentMessages()
     if (calls) this.metrics.shutdownUndelivered.inc({ kind: 'call' }, calls)
     if (queued) this.metrics.shutdownUndelivered.inc({ kind: 'queued' }, queued)
     const log = calls || queued ? this.logger.warn : this.logger.info

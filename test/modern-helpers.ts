@@ -29,3 +29,20 @@ export function post(
     ...(signal ? { signal } : {}),
   })
 }
+
+/** The same POST as raw text, for a client that never reads its answer (a raw socket). */
+export function rawModernPost(
+  base: URL,
+  id: number,
+  method: string,
+  params: Record<string, unknown>,
+  accept = 'application/json',
+): string {
+  const body = JSON.stringify({ jsonrpc: '2.0', id, method, params: { _meta: META, ...params } })
+  const name = typeof params.name === 'string' ? `mcp-name: ${params.name}\r\n` : ''
+  return (
+    `POST /mcp HTTP/1.1\r\nHost: ${base.host}\r\ncontent-type: application/json\r\naccept: ${accept}\r\n` +
+    `mcp-protocol-version: ${VERSION}\r\nmcp-method: ${method}\r\n${name}` +
+    `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  )
+}

@@ -176,6 +176,11 @@ export class CallContext implements HandlerContext {
     return this.#peer.sessionId
   }
 
+  /** Whether the dispatcher has ended this call. */
+  get ended(): boolean {
+    return this.#ended
+  }
+
   get clientCapabilities(): Readonly<Record<string, unknown>> {
     return this.#peer.state.clientCapabilities ?? {}
   }

@@ -58,6 +58,8 @@ export class Dispatcher {
   readonly #notifications = new Map<string, NotificationHandler>()
   /** The feature answering each method. */
   readonly #featureOf = new Map<string, McpFeature>()
+  /** Calls whose handler is running, whatever became of their peer (a cancelled one runs on). */
+  #running = 0
   /** Per session, the features that announced a capability at its initialize. */
   readonly #announced = new WeakMap<McpPeer, ReadonlySet<McpFeature>>()
 
@@ -74,6 +76,11 @@ export class Dispatcher {
         this.#notifications.set(method, handler)
       }
     }
+  }
+
+  /** Handlers running now, over every session and request: until each returns, cancelled or not. */
+  get callsRunning(): number {
+    return this.#running
   }
 
   /** Whether a method has a handler (2026-07-28 answers an unknown one with HTTP 404 up front). */
@@ -112,6 +119,7 @@ export class Dispatcher {
         controller = peer.calls.begin(req.id)
         if (!controller)
           throw invalidRequest(`request id ${JSON.stringify(req.id)} is already in flight`)
+        this.#running++
         ctx = new CallContext(
           peer,
           req.id,
@@ -133,7 +141,12 @@ export class Dispatcher {
       }
       // 2026-07-28: the attempt needs input; the client retries with it (multi round-trip).
       if (err instanceof InputRequiredError && ROUND_TRIP_METHODS.has(req.method)) {
-        peer.send(resultMessage(req.id, err.channel.result()))
+        const result = err.channel.result()
+        peer.send(
+          result instanceof ProtocolError
+            ? errorMessage(req.id, result)
+            : resultMessage(req.id, result),
+        )
         return
       }
       const error =
@@ -184,6 +197,8 @@ export class Dispatcher {
     controller: AbortController,
     ctx: CallContext,
   ): void {
+    if (ctx.ended) return
+    this.#running--
     ctx.end()
     peer.calls.end(req.id, controller)
   }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { InputChannel, InputMethod } from './context.ts'
-import { invalidParams } from './errors.ts'
+import { ErrorCode, invalidParams, ProtocolError } from './errors.ts'
 import type { RequestStateSigner } from './request-state.ts'
 
 /** The requests that may end an attempt with an `InputRequiredResult` (basic/patterns/mrtr.mdx). */
@@ -45,12 +45,15 @@ interface SealedState {
  */
 export class RoundTripInput implements InputChannel {
   readonly #missing = new Map<string, { method: InputMethod; params: Record<string, unknown> }>()
+  /** Keys the handler asked for in this attempt, answered or not. */
+  readonly #asked = new Set<string>()
   readonly #responses: Record<string, unknown>
 
   private constructor(
     private readonly signer: RequestStateSigner,
     private readonly origin: { request: string; owner: string },
     responses: Record<string, unknown>,
+    private readonly maxStateBytes: number,
   ) {
     this.#responses = responses
   }
@@ -58,6 +61,7 @@ export class RoundTripInput implements InputChannel {
   /**
    * The channel for one request: verifies the retry's `requestState` (signed, unexpired, issued to
    * this principal for this request) and merges its responses with `inputResponses`.
+   * `maxStateBytes` bounds the state it seals: a retry carrying it must still fit the body limit.
    * @throws ProtocolError -32602 for a state that fails verification or malformed inputResponses.
    */
   static forRequest(
@@ -65,6 +69,7 @@ export class RoundTripInput implements InputChannel {
     method: string,
     params: Record<string, unknown> | undefined,
     owner: string,
+    maxStateBytes: number,
     now = Date.now(),
   ): RoundTripInput {
     const origin = { request: requestDigest(method, params), owner }
@@ -88,7 +93,12 @@ export class RoundTripInput implements InputChannel {
       }
       earlier = state.responses
     }
-    return new RoundTripInput(signer, origin, { ...earlier, ...(given as object | undefined) })
+    return new RoundTripInput(
+      signer,
+      origin,
+      { ...earlier, ...(given as object | undefined) },
+      maxStateBytes,
+    )
   }
 
   request(
@@ -100,6 +110,7 @@ export class RoundTripInput implements InputChannel {
     _ordinal: number,
     key: string,
   ): Promise<Record<string, unknown>> {
+    this.#asked.add(key)
     const response = Object.hasOwn(this.#responses, key) ? this.#responses[key] : undefined
     // A response that is not an object is no answer: it is asked for again.
     if (typeof response === 'object' && response !== null && !Array.isArray(response)) {
@@ -109,20 +120,29 @@ export class RoundTripInput implements InputChannel {
     return Promise.reject(new InputRequiredError(this))
   }
 
-  /** The `InputRequiredResult` that ends this attempt: every input request still missing. */
-  result(now = Date.now()): Record<string, unknown> {
-    const state: SealedState = {
-      ...this.origin,
-      expiresAt: now + REQUEST_STATE_TTL_MS,
-      // Answers travel on to the next attempt; what is no answer (not an object) does not.
-      responses: Object.fromEntries(
-        Object.entries(this.#responses).filter(([key]) => !this.#missing.has(key)),
+  /**
+   * The `InputRequiredResult` that ends this attempt: every input request still missing, and the
+   * answers the handler asked for so far (keys it never asked are not carried). A ProtocolError
+   * when those answers are too large to travel back in a retry.
+   */
+  result(now = Date.now()): Record<string, unknown> | ProtocolError {
+    const responses = Object.fromEntries(
+      Object.entries(this.#responses).filter(
+        ([key]) => this.#asked.has(key) && !this.#missing.has(key),
       ),
+    )
+    const state: SealedState = { ...this.origin, expiresAt: now + REQUEST_STATE_TTL_MS, responses }
+    const requestState = this.signer.sign(state)
+    if (requestState.length > this.maxStateBytes) {
+      return new ProtocolError(
+        ErrorCode.InternalError,
+        `Internal error: the answers gathered so far (${requestState.length} bytes as requestState) exceed this server's limit of ${this.maxStateBytes} bytes for a retry`,
+      )
     }
     return {
       resultType: 'input_required',
       inputRequests: Object.fromEntries(this.#missing),
-      requestState: this.signer.sign(state),
+      requestState,
     }
   }
 }

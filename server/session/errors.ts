@@ -5,6 +5,7 @@ export type RefusalReason =
   | 'memory_budget'
   | 'draining'
   | 'max_subscriptions'
+  | 'calls_in_flight'
 
 /**
  * A new session (or a new request) was refused: the server is at its session limit, the credential at its quota,

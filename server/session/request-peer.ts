@@ -57,6 +57,8 @@ export class RequestPeer implements McpPeer {
   readonly #closed = new AbortController()
   readonly #first = Promise.withResolvers<FirstArrival>()
   #pacer: StreamPacer | undefined
+  /** Cuts the reader's connection: the server ending a stream a reader may have stalled on. */
+  #onEvicted: (() => void) | undefined
   #answered = false
   #closeReason: RequestCloseReason | undefined
   /** When a close cancelled a call in flight (performance.now()). */
@@ -110,7 +112,12 @@ export class RequestPeer implements McpPeer {
     }
     const response = !('method' in message) && 'id' in message
     const shaped = this.options.shape ? this.options.shape(message) : message
-    const outcome = this.stream.push(JSON.stringify(shaped))
+    const json = JSON.stringify(shaped)
+    let outcome = this.stream.push(json)
+    // A result too large for this request's bound can never be delivered: say so, once, rather
+    // than failing as if it were a passing overload.
+    if (outcome === 'full' && response)
+      outcome = this.stream.push(JSON.stringify(tooLarge(message, json)))
     if (outcome === 'full') {
       this.close('queue_full')
       return false
@@ -140,15 +147,13 @@ export class RequestPeer implements McpPeer {
    */
   attach(onEvicted: () => void): void {
     if (this.#pacer || this.isClosed) return
+    this.#onEvicted = onEvicted
     const { keepaliveMs, sendDeadlineMs } = this.options.limits
     this.#pacer = new StreamPacer({
       keepaliveMs,
       sendDeadlineMs,
       onQuiet: () => this.stream.offerKeepalive(),
-      onDeadline: () => {
-        this.close('send_deadline')
-        onEvicted()
-      },
+      onDeadline: () => this.close('send_deadline'),
     })
   }
 
@@ -177,16 +182,38 @@ export class RequestPeer implements McpPeer {
     this.close(this.#answered && this.stream.finished ? 'complete' : 'client_abort')
   }
 
-  /** Closes once: cancels the call, drops what the stream holds, stops the timers. */
+  /** Messages waiting for an attached reader (what a graceful drain waits for). */
+  get deliverableMessages(): number {
+    return this.#pacer && !this.isClosed ? this.stream.unsent : 0
+  }
+
+  /**
+   * Closes once: cancels the call, drops what the stream holds, stops the timers. Ended by the
+   * server (deadline, full queue, shutdown), a stream's connection is cut too: its generator may
+   * be parked inside a write to a reader that stopped reading.
+   */
   close(reason: RequestCloseReason): void {
     if (this.#closeReason) return
     this.#closeReason = reason
     this.#pacer?.stop()
+    if (reason !== 'complete' && reason !== 'client_abort') this.#onEvicted?.()
     if (this.calls.size > 0) this.#cancelledAt = performance.now()
     this.calls.cancelAll(`request ${this.sessionId} ended: ${reason}`)
     this.stream.close()
     this.#first.resolve('closed')
     this.#closed.abort(reason)
     this.options.onClose?.(this, reason)
+  }
+}
+
+/** The error that stands for a result larger than a request's stream may hold. */
+function tooLarge(message: JsonRpcMessage, json: string): JsonRpcMessage {
+  return {
+    jsonrpc: '2.0',
+    id: (message as { id: RequestId }).id,
+    error: {
+      code: -32603,
+      message: `Internal error: the result (${Buffer.byteLength(json)} bytes) exceeds this server's limit for one answer (--max-queue-bytes)`,
+    },
   }
 }

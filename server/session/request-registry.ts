@@ -39,6 +39,20 @@ export class RequestRegistry {
     return this.#subscriptions.size
   }
 
+  /** Messages waiting for an attached reader, over every request and listen stream. */
+  deliverableMessages(): number {
+    let total = 0
+    for (const peer of this.#requests) total += peer.deliverableMessages
+    return total
+  }
+
+  /** Messages not yet handed to a reader, over every request. */
+  unsentMessages(): number {
+    let total = 0
+    for (const peer of this.#requests) total += peer.stream.unsent
+    return total
+  }
+
   /** Tool calls running now on the stateless path. */
   pendingCalls(): number {
     let total = 0

@@ -3,7 +3,7 @@ import type { RequestId } from '../protocol/jsonrpc.ts'
 import type { EventStream } from '../session/event-stream.ts'
 import type { SessionRegistry } from '../session/registry.ts'
 import type { Session } from '../session/session.ts'
-import { StreamPacer } from '../session/stream-pacer.ts'
+import { pacedBody } from './paced-body.ts'
 import { FRAME_SLICE_BYTES } from './session-stream.ts'
 import type { ConnectionControl } from './streamable-http.ts'
 import { sessionNotFound } from './transport-error.ts'
@@ -71,9 +71,10 @@ export async function answerAsJson(
     options.registry.freed(bytes.byteLength)
   }
   if (bytes.byteLength > FRAME_SLICE_BYTES) {
-    return new Response(pacedBody(bytes, session, connection, abandoned, options.sendDeadlineMs), {
-      headers: jsonHeaders,
-    })
+    return new Response(
+      pacedBody(bytes, session, { onDeadline: connection.drop, abandoned }, options.sendDeadlineMs),
+      { headers: jsonHeaders },
+    )
   }
   // A small body goes whole: at most 64 KiB a connection, most of it in the kernel's socket
   // buffers. (Shortening the connection's idle timeout to the send deadline cut healthy keep-alive
@@ -91,38 +92,5 @@ function cancelled(id: RequestId) {
       code: REQUEST_CANCELLED,
       message: `Request cancelled: request ${JSON.stringify(id)} has no result`,
     },
-  }
-}
-
-/**
- * A large JSON body in pieces, charged to the session's budget until its reader took the last
- * one; a reader that stops taking pieces is cut at the send deadline, like a stalled stream.
- */
-async function* pacedBody(
-  bytes: Uint8Array,
-  session: Session,
-  connection: ConnectionControl,
-  abandoned: () => void,
-  sendDeadlineMs: number,
-): AsyncGenerator<Uint8Array, void, undefined> {
-  let taken = false
-  const pacer = new StreamPacer({
-    keepaliveMs: sendDeadlineMs,
-    sendDeadlineMs,
-    onQuiet: () => {},
-    onDeadline: connection.drop,
-  })
-  session.chargeTransit(bytes.byteLength)
-  try {
-    for (let at = 0; at < bytes.byteLength; at += FRAME_SLICE_BYTES) {
-      pacer.frameHandedOver()
-      yield bytes.subarray(at, at + FRAME_SLICE_BYTES)
-      pacer.frameTaken()
-    }
-    taken = true
-  } finally {
-    pacer.stop()
-    session.chargeTransit(-bytes.byteLength)
-    if (!taken) abandoned()
   }
 }

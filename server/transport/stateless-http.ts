@@ -17,7 +17,8 @@ import type { RequestPeer } from '../session/request-peer.ts'
 import type { RequestRegistry } from '../session/request-registry.ts'
 import { acceptOf, notAcceptable } from './accept.ts'
 import { checkModernRequest, statusOfAnswer, statusOfError } from './modern-request.ts'
-import { streamSession } from './session-stream.ts'
+import { pacedBody } from './paced-body.ts'
+import { FRAME_SLICE_BYTES, streamSession } from './session-stream.ts'
 import { encodeMessageFrame, frameLogger } from './sse-frame.ts'
 import type { ConnectionControl } from './streamable-http.ts'
 import {
@@ -60,10 +61,15 @@ export interface StatelessHttpOptions {
   admit: () => void
   /** Signs and verifies the `requestState` of multi-round-trip attempts. */
   requestStates: RequestStateSigner
+  /** The largest `requestState` sealed: a retry must still fit the body limit. */
+  maxRequestStateBytes: number
+  /** How long an answer may wait for its reader to take it, in ms. */
+  sendDeadlineMs: number
   listen: ListenHandler
 }
 
-const OPEN_COMMENT = new TextEncoder().encode(': stream open\n\n')
+const encoder = new TextEncoder()
+const OPEN_COMMENT = encoder.encode(': stream open\n\n')
 
 /**
  * MCP 2026-07-28 on POST /mcp: one request per POST, no session. Each request is validated at the
@@ -110,6 +116,7 @@ export class StatelessHttpTransport {
             message.method,
             message.params,
             owner,
+            this.options.maxRequestStateBytes,
           )
         : undefined
       return await this.#answer(request, message, state, mode, connection, input)
@@ -152,11 +159,15 @@ export class StatelessHttpTransport {
     if (mode === 'sse') return this.#sseReply(peer, connection, [OPEN_COMMENT])
     const first = await peer.firstArrival
     if (first === 'notification' && mode === 'auto') return this.#sseReply(peer, connection, [])
-    return this.#jsonReply(request, peer)
+    return this.#jsonReply(request, peer, connection)
   }
 
   /** The response as one JSON body; related notifications cannot travel in it and are dropped. */
-  async #jsonReply(request: Request, peer: RequestPeer): Promise<Response> {
+  async #jsonReply(
+    request: Request,
+    peer: RequestPeer,
+    connection: ConnectionControl,
+  ): Promise<Response> {
     // The response is the stream's last event: it ends the stream.
     let last: string | undefined
     for (;;) {
@@ -171,10 +182,24 @@ export class StatelessHttpTransport {
       if (request.signal.aborted) return clientGoneResponse()
       throw serviceUnavailable(`Service Unavailable: the request ended unanswered (${reason})`)
     }
+    // A large answer leaves paced and charged, cut at the send deadline if nobody takes it.
+    const bytes = encoder.encode(answer)
+    if (bytes.byteLength > FRAME_SLICE_BYTES) {
+      const abandoned = () => this.options.metrics.repliesAbandoned.inc()
+      return new Response(
+        pacedBody(
+          bytes,
+          peer,
+          { onDeadline: connection.drop, abandoned },
+          this.options.sendDeadlineMs,
+        ),
+        { status: statusOfAnswer(answer), headers: { 'content-type': 'application/json' } },
+      )
+    }
     // No shorter idle timeout for the connection: on keep-alive connections reused back to back it
     // cut healthy requests (ECONNRESET under the load tester). The body is bounded by the
     // stream's byte bound before it is handed to Bun.
-    return new Response(answer, {
+    return new Response(bytes, {
       status: statusOfAnswer(answer),
       headers: { 'content-type': 'application/json' },
     })
@@ -200,10 +225,22 @@ export class StatelessHttpTransport {
       this.options.metrics.clientAborts.inc({ phase: err.phase })
       return clientGoneResponse()
     }
-    const error =
+    const refused =
       err instanceof ProtocolError
         ? new TransportError(statusOfError(err.code), err.code, err.message, {}, id, err.data)
         : toTransportError(err)
+    // Every error names the request it answers, wherever its id could be read.
+    const error =
+      refused.id === null && id !== null
+        ? new TransportError(
+            refused.status,
+            refused.code,
+            refused.message,
+            refused.headers,
+            id,
+            refused.data,
+          )
+        : refused
     this.options.metrics.httpRejections.inc({ status: String(error.status) })
     if (error.status === 413) this.options.metrics.limitRefusals.inc({ limit: 'body_bytes' })
     return transportErrorResponse(error)
