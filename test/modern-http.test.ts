@@ -50,6 +50,23 @@ describe('2026-07-28 on POST /mcp', () => {
     })
   })
 
+  test('answers an Mcp-Name whose base64 is not UTF-8 with 400 and -32020, not U+FFFD', async () => {
+    await using server = startServer()
+    const params = { name: '\uFFFD', arguments: {} }
+    const response = await post(server.url, 9, 'tools/call', params, {
+      'mcp-name': '=?base64?/w==?=',
+    })
+    expect(response.status).toBe(400)
+    expect(await response.json()).toEqual({
+      jsonrpc: '2.0',
+      id: 9,
+      error: {
+        code: -32020,
+        message: 'Header mismatch: Mcp-Name is not UTF-8 inside =?base64?…?=',
+      },
+    })
+  })
+
   test('answers GET and DELETE without a 2025 session with 405', async () => {
     await using server = startServer()
     for (const method of ['GET', 'DELETE']) {

@@ -54,4 +54,41 @@ describe('SEP-2243 headers', () => {
     // A parameter the call leaves out needs no header.
     expect(mismatch(() => checkParamHeaders(new Headers(), SCHEMA, {}))).toBeUndefined()
   })
+
+  test('refuses base64 that is not canonical or decodes to bytes that are not UTF-8', () => {
+    expect(decodeHeaderValue('X', '=?base64?ZXU=?=')).toBe('eu')
+    // Same bytes as ZXU= with non-zero padding bits: a second spelling of one value.
+    expect(mismatch(() => decodeHeaderValue('X', '=?base64?ZXV=?='))).toBe(-32020)
+    // Byte 0xFF is not UTF-8: refused rather than decoded to U+FFFD.
+    expect(mismatch(() => decodeHeaderValue('X', '=?base64?/w==?='))).toBe(-32020)
+    // A leading BOM is part of the value, not dropped.
+    expect(decodeHeaderValue('X', '=?base64?77u/ZXU=?=')).toBe('\uFEFFeu')
+    const schema = {
+      type: 'object',
+      properties: { region: { type: 'string', 'x-mcp-header': 'R' } },
+    }
+    const replaced = new Headers({ 'mcp-param-r': '=?base64?/w==?=' })
+    expect(mismatch(() => checkParamHeaders(replaced, schema, { region: '\uFFFD' }))).toBe(-32020)
+  })
+
+  test('compares a number only when the header is a decimal number', () => {
+    const schema = {
+      type: 'object',
+      properties: { count: { type: 'number', 'x-mcp-header': 'N' } },
+    }
+    const check = (header: string, count: number) =>
+      mismatch(() => checkParamHeaders(new Headers({ 'mcp-param-n': header }), schema, { count }))
+    expect(check('16', 16)).toBeUndefined()
+    expect(check('16.0', 16)).toBeUndefined()
+    expect(check('-15.50', -15.5)).toBeUndefined()
+    expect(check('', 0)).toBe(-32020)
+    expect(check('   ', 0)).toBe(-32020)
+    expect(check('0x10', 16)).toBe(-32020)
+    expect(check('0b1', 1)).toBe(-32020)
+    expect(check('+16', 16)).toBe(-32020)
+    expect(check('.5', 0.5)).toBe(-32020)
+    expect(check('016', 16)).toBe(-32020)
+    expect(check('Infinity', Number.POSITIVE_INFINITY)).toBe(-32020)
+    expect(check('1e1', 10)).toBe(-32020)
+  })
 })

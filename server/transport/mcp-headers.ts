@@ -14,6 +14,16 @@ const BASE64_SUFFIX = '?='
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 /** Visible ASCII, space and tab: what RFC 9110 allows in a field value. */
 const FIELD_VALUE = /^[\t\x20-\x7e]*$/
+/**
+ * A decimal number as RFC 8259 spells one, less the exponent: SEP-2243 sends an integer as its
+ * decimal string, so `1e1` is no spelling of 10, nor are '', `0x10`, `+16`, `.5` or `016`.
+ */
+const DECIMAL_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/
+/**
+ * Lossless UTF-8: bytes that are not UTF-8 are refused (never replaced by U+FFFD), and a leading
+ * BOM is kept as U+FEFF (never dropped), so only the body's exact string can match.
+ */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /**
  * A mirrored header's value as the body would have it: surrounding whitespace dropped (RFC 9110
@@ -31,10 +41,25 @@ export function decodeHeaderValue(header: string, raw: string): string {
     return value
   }
   const encoded = value.slice(BASE64_PREFIX.length, -BASE64_SUFFIX.length)
-  if (encoded.length % 4 !== 0 || !BASE64.test(encoded)) {
-    throw headerMismatch(`${header} is not valid Base64 inside =?base64?…?=`)
+  const invalid = () => headerMismatch(`${header} is not valid Base64 inside =?base64?…?=`)
+  if (encoded.length % 4 !== 0 || !BASE64.test(encoded)) throw invalid()
+  const bytes = Buffer.from(encoded, 'base64')
+  // Canonical only: non-zero padding bits (`ZXV=`) would give a second spelling of one value.
+  if (bytes.toString('base64') !== encoded) throw invalid()
+  try {
+    return UTF8.decode(bytes)
+  } catch {
+    throw headerMismatch(`${header} is not UTF-8 inside =?base64?…?=`)
   }
-  return Buffer.from(encoded, 'base64').toString('utf8')
+}
+
+/**
+ * Whether a header's text mirrors a body value: a number compares numerically (`42.0` is 42) but
+ * only when the text is a decimal number; anything else compares as the string it would print.
+ */
+function mirrors(decoded: string, value: unknown): boolean {
+  if (typeof value !== 'number') return decoded === String(value)
+  return DECIMAL_NUMBER.test(decoded) && Number(decoded) === value
 }
 
 /**
@@ -73,8 +98,7 @@ export function checkParamHeaders(headers: Headers, inputSchema: unknown, args: 
     const raw = headers.get(name)
     if (raw === null) throw headerMismatch(`the ${name} header is required: the body sets it`)
     const decoded = decodeHeaderValue(name, raw)
-    const same = typeof value === 'number' ? Number(decoded) === value : decoded === String(value)
-    if (!same) {
+    if (!mirrors(decoded, value)) {
       throw headerMismatch(
         `${name} header value '${decoded}' does not match body value '${String(value)}'`,
       )
