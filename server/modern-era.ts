@@ -63,6 +63,11 @@ export function createModernEra(deps: ModernEraDeps): ModernEra {
     ...uniformCachePolicy({ ttlMs: config.cacheTtlMs, cacheScope: config.cacheScope }),
     ...deps.cache,
   }
+  const listenQueueFull = metrics.registry.counter(
+    'sluice_listen_queue_full_total',
+    'Listen streams ended early, with their response, because the reader fell a queue behind.',
+  )
+  listenQueueFull.inc({}, 0)
   const listen = new ListenStreams({
     requests,
     bus: changes,
@@ -70,6 +75,8 @@ export function createModernEra(deps: ModernEraDeps): ModernEra {
     serverInfo,
     cache,
     supported: new Set(['toolsListChanged', 'promptsListChanged', 'resourcesListChanged']),
+    limits: { maxQueueMessages: config.maxQueueMessages, maxQueueBytes: config.maxQueueBytes },
+    onQueueFull: () => listenQueueFull.inc(),
   })
   const transport = new StatelessHttpTransport({
     requests,

@@ -15,7 +15,11 @@ export interface ChangeBus {
   subscribe(listener: (event: ChangeEvent) => void): () => void
 }
 
-/** The change bus of one process: synchronous fan-out to every listener. */
+/**
+ * The change bus of one process: synchronous fan-out to every listener, so a listener must return
+ * at once (coalesce or queue, never wait) and not throw. The listen streams of a server share one
+ * listener here and coalesce per stream, so one publish costs one lookup per stream that hears it.
+ */
 export class InProcessChangeBus implements ChangeBus {
   readonly #listeners = new Set<(event: ChangeEvent) => void>()
 

@@ -5,6 +5,7 @@ import type { JsonRpcMessage, JsonRpcRequest } from '../protocol/jsonrpc.ts'
 import { type CachePolicy, modernShaper } from '../protocol/modern-results.ts'
 import type { PeerState } from '../protocol/peer.ts'
 import { isObject, META } from '../protocol/request-meta.ts'
+import type { RequestPeer } from '../session/request-peer.ts'
 import type { RequestRegistry } from '../session/request-registry.ts'
 import { streamSession } from './session-stream.ts'
 import { encodeMessageFrame, frameLogger } from './sse-frame.ts'
@@ -19,6 +20,13 @@ export interface ListenStreamOptions {
   cache: CachePolicy
   /** Which notification kinds this server can deliver (its list-changed capabilities). */
   supported: ReadonlySet<ListKind>
+  /**
+   * The bounds of each listen stream's queue (those its RequestPeer enforces): a listen stream keeps
+   * room for its final response, so a reader that falls behind gets a graceful end, not a cut.
+   */
+  limits: { maxQueueMessages: number; maxQueueBytes: number }
+  /** A listen stream ended early because its queue was full (for /metrics). */
+  onQueueFull?: () => void
 }
 
 /** The list-changed kinds a listen filter may ask for, with the notification each delivers. */
@@ -30,13 +38,87 @@ export const LIST_NOTIFICATIONS = {
 export type ListKind = keyof typeof LIST_NOTIFICATIONS
 
 /**
+ * One change notification, encoded once per publish for every listen stream that hears it: only
+ * the subscription id differs between streams, and it goes between `prefix` and `suffix`.
+ */
+interface EncodedChange {
+  /** What coalesces: a list kind, or `resource:` and the URI. */
+  key: string
+  prefix: string
+  suffix: string
+  /** UTF-8 bytes of prefix and suffix. */
+  bytes: number
+}
+
+const SUBSCRIPTION_ID_JSON = JSON.stringify(META.subscriptionId)
+
+function encodeChange(event: ChangeEvent, key: string): EncodedChange {
+  const resource = event.kind === 'resourceUpdated'
+  const method = resource ? 'notifications/resources/updated' : LIST_NOTIFICATIONS[event.kind]
+  const prefix = `{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":{"_meta":{${SUBSCRIPTION_ID_JSON}:`
+  const suffix = resource ? `},"uri":${JSON.stringify(event.uri)}}}` : '}}}'
+  return { key, prefix, suffix, bytes: Buffer.byteLength(prefix) + Buffer.byteLength(suffix) }
+}
+
+/**
+ * One open listen stream as the fan-out sees it. It coalesces: a notification whose key is already
+ * queued and not yet handed to the reader is not queued again (the queued one says the same), so
+ * what it holds is bounded by the kinds and URIs it named, however fast things change.
+ */
+class Listener {
+  /** The seq at which each key was last queued; still unsent while seq > lastSeq - unsent. */
+  readonly #queuedAt = new Map<string, number>()
+  readonly #idJson: string
+  readonly #idBytes: number
+
+  constructor(
+    readonly peer: RequestPeer,
+    readonly keys: ReadonlySet<string>,
+    /** UTF-8 bytes of the final response, for which room is always kept. */
+    private readonly finalBytes: number,
+    private readonly limits: ListenStreamOptions['limits'],
+    /** Ends the stream gracefully, with the response to its request. */
+    private readonly endForFullQueue: () => void,
+  ) {
+    this.#idJson = JSON.stringify(peer.requestId)
+    this.#idBytes = Buffer.byteLength(this.#idJson)
+  }
+
+  offer(change: EncodedChange): void {
+    const stream = this.peer.stream
+    // Answered (shutdown, or a full queue) or closed: nothing more goes on this stream.
+    if (stream.ended || stream.closed) return
+    const sentSeq = stream.lastSeq - stream.unsent
+    if ((this.#queuedAt.get(change.key) ?? 0) > sentSeq) return
+    const bytes = change.bytes + this.#idBytes
+    const room =
+      stream.unsent + 2 <= this.limits.maxQueueMessages &&
+      stream.heldBytes + bytes + this.finalBytes <= this.limits.maxQueueBytes
+    if (!room) {
+      this.endForFullQueue()
+      return
+    }
+    const outcome = stream.push(change.prefix + this.#idJson + change.suffix, bytes)
+    if (outcome === 'queued') this.#queuedAt.set(change.key, stream.lastSeq)
+    else if (outcome === 'full') this.peer.close('queue_full')
+  }
+}
+
+/**
  * `subscriptions/listen` (2026-07-28): one long-lived POST whose SSE stream yields
  * `notifications/subscriptions/acknowledged` before any await, then only the change notifications
  * the client opted into and the server supports (list changes; updates of the resource URIs it
- * named), each tagged with the subscription id (the listen
- * request's id). The stream is as bounded as any other, and its close releases everything.
+ * named), each tagged with the subscription id (the listen request's id), coalesced while unsent.
+ * All listen streams share one subscription to the change bus, held while any is open. The stream
+ * is as bounded as any other; a full queue ends it with its response, and its close releases
+ * everything.
  */
 export class ListenStreams {
+  /** Open listen streams by the key they hear (a list kind, or `resource:` and a URI). */
+  readonly #byKey = new Map<string, Set<Listener>>()
+  #listening = 0
+  #unsubscribe: (() => void) | undefined
+
   constructor(private readonly options: ListenStreamOptions) {}
 
   /** @throws ProtocolError -32602 for a malformed filter; SessionRefusedError past the cap. */
@@ -69,24 +151,28 @@ export class ListenStreams {
       method: 'notifications/subscriptions/acknowledged',
       params: { _meta: tag, notifications: agreed },
     })
-    const deliver = (event: ChangeEvent) => {
-      if (event.kind === 'resourceUpdated') {
-        if (!watched.has(event.uri)) return
-        const params = { _meta: tag, uri: event.uri }
-        peer.send({ jsonrpc: '2.0', method: 'notifications/resources/updated', params })
-        return
-      }
-      if (agreed[event.kind] !== true) return
-      peer.send({ jsonrpc: '2.0', method: LIST_NOTIFICATIONS[event.kind], params: { _meta: tag } })
-    }
-    const unsubscribe = this.options.bus.subscribe(deliver)
+    const keys = new Set<string>(Object.keys(agreed).filter((k) => k !== 'resourceSubscriptions'))
+    for (const uri of watched) keys.add(`resource:${uri}`)
+    // The graceful closure, as at shutdown: the response to the listen request is the last message.
+    const final: JsonRpcMessage = { jsonrpc: '2.0', id: message.id, result: { _meta: tag } }
+    const finalBytes = Buffer.byteLength(JSON.stringify(shape(final)))
+    const listener = new Listener(peer, keys, finalBytes, this.options.limits, () => {
+      this.#remove(listener)
+      this.options.onQueueFull?.()
+      this.options.logger.warn('listen_queue_full', {
+        id: peer.sessionId,
+        unsent: peer.stream.unsent,
+      })
+      peer.send(final)
+    })
+    this.#add(listener)
     const onAbort = () => peer.close('client_abort')
     if (request.signal.aborted) onAbort()
     else request.signal.addEventListener('abort', onAbort, { once: true })
     peer.signal.addEventListener(
       'abort',
       () => {
-        unsubscribe()
+        this.#remove(listener)
         request.signal.removeEventListener('abort', onAbort)
       },
       { once: true },
@@ -98,5 +184,39 @@ export class ListenStreams {
       onFrame: frameLogger(this.options.logger, peer.sessionId),
     })
     return { headers: {}, body }
+  }
+
+  /** One publish: encoded once, offered to the streams that hear its key. */
+  #deliver = (event: ChangeEvent): void => {
+    const key = event.kind === 'resourceUpdated' ? `resource:${event.uri}` : event.kind
+    const listeners = this.#byKey.get(key)
+    if (!listeners) return
+    const change = encodeChange(event, key)
+    for (const listener of listeners) listener.offer(change)
+  }
+
+  #add(listener: Listener): void {
+    if (listener.keys.size === 0) return
+    for (const key of listener.keys) {
+      const set = this.#byKey.get(key)
+      if (set) set.add(listener)
+      else this.#byKey.set(key, new Set([listener]))
+    }
+    if (this.#listening++ === 0) this.#unsubscribe = this.options.bus.subscribe(this.#deliver)
+  }
+
+  /** Idempotent: a stream ended for a full queue is removed again when its peer closes. */
+  #remove(listener: Listener): void {
+    let removed = false
+    for (const key of listener.keys) {
+      const set = this.#byKey.get(key)
+      if (!set?.delete(listener)) continue
+      removed = true
+      if (set.size === 0) this.#byKey.delete(key)
+    }
+    if (removed && --this.#listening === 0) {
+      this.#unsubscribe?.()
+      this.#unsubscribe = undefined
+    }
   }
 }
