@@ -44,8 +44,15 @@ export async function runSlow(ctx: ScenarioContext, params: SlowParams): Promise
   const started = performance.now()
   let evicted: number[] = []
   const stalledReplies = sessions.length * (ctx.transport === 'sse' ? 1 : 2)
-  // Every stalled session must see an eviction; one session closed ends both of its replies.
-  const expected = sessions.length
+  // Legacy: every stalled session is evicted. Streamable HTTP: a reply may also leave whole into
+  // the kernel's socket buffers (nothing left to evict), so what counts is that the server holds
+  // nothing for the stalled replies at the end, having evicted what it had to.
+  const legacy = ctx.transport === 'sse'
+  const expected = legacy ? sessions.length : 1
+  const buffered = (metrics: ReadonlyMap<string, number>) =>
+    (metrics.get('sluice_buffered_bytes') ?? 0) - (before.metrics.get('sluice_buffered_bytes') ?? 0)
+  let held: number | undefined
+  let pushed = false
   const sum = (counts: number[]) => counts.reduce((a, b) => a + b, 0)
   const pushing = Promise.all(
     sessions.map((session) =>
@@ -53,7 +60,9 @@ export async function runSlow(ctx: ScenarioContext, params: SlowParams): Promise
         ctx.progress.done++
       }),
     ),
-  )
+  ).finally(() => {
+    pushed = true
+  })
   for (;;) {
     const now = await ctx.probe.snapshot()
     if (now.rssBytes !== undefined) peakRss = Math.max(peakRss ?? 0, now.rssBytes)
@@ -61,7 +70,9 @@ export async function runSlow(ctx: ScenarioContext, params: SlowParams): Promise
     const total = sum(evicted)
     ctx.progress.aborted = total
     if (!countsEvictions) break
-    const allSeen = total >= stalledReplies || (total >= expected && now.streamsOpen === 0)
+    held = buffered(now.metrics)
+    const released = pushed && now.streamsOpen === 0 && held <= 0
+    const allSeen = legacy ? total >= expected : total >= expected && released
     if (allSeen || performance.now() - started > params.evictTimeoutMs) break
     await Bun.sleep(100)
   }
@@ -94,6 +105,18 @@ export async function runSlow(ctx: ScenarioContext, params: SlowParams): Promise
     },
     checks: [
       check('stalled readers evicted', total, expected, 'evictions', false, noCounts),
+      ...(legacy
+        ? []
+        : [
+            check(
+              'bytes still held for stalled replies at the end',
+              countsEvictions && held !== undefined ? round(Math.max(held, 0) / MIB) : undefined,
+              0,
+              'MiB',
+              true,
+              noCounts,
+            ),
+          ]),
       check(
         'server memory while stalled',
         growthMiB,
