@@ -6,15 +6,13 @@ import { SessionRefusedError } from '../session/errors.ts'
 import type { SessionRegistry } from '../session/registry.ts'
 import { isWellFormedSessionId } from '../session/session-id.ts'
 import { readJsonRpcBody } from './json-body.ts'
+import { rejectionResponse } from './rejection.ts'
 import { streamSession } from './session-stream.ts'
 import { encodeMessageFrame, encodeSseEvent, frameLogger } from './sse-frame.ts'
 import {
   badRequest,
-  ClientGoneError,
-  clientGoneResponse,
   sessionNotFound,
   sessionRefused,
-  toTransportError,
   transportErrorResponse,
 } from './transport-error.ts'
 
@@ -107,14 +105,7 @@ export class LegacySseTransport {
       this.options.dispatcher.dispatch(message, session, opts)
       return new Response('Accepted', { status: 202 })
     } catch (err) {
-      if (err instanceof ClientGoneError) {
-        this.options.metrics.clientAborts.inc({ phase: err.phase })
-        return clientGoneResponse()
-      }
-      const error = toTransportError(err)
-      this.options.metrics.httpRejections.inc({ status: String(error.status) })
-      if (error.status === 413) this.options.metrics.limitRefusals.inc({ limit: 'body_bytes' })
-      return transportErrorResponse(error)
+      return rejectionResponse(err, this.options.metrics)
     }
   }
 }

@@ -28,6 +28,8 @@ export function encodeMessageFrame(json: string): Uint8Array {
 
 /** An SSE comment: ignored by clients, keeps proxies and idle timers from closing the stream. */
 export const KEEPALIVE_FRAME = encoder.encode(': keepalive\n\n')
+/** The first frame of a stream that has no event to start with: its headers go out at once. */
+export const OPEN_COMMENT_FRAME = encoder.encode(': stream open\n\n')
 
 /** Response headers of every SSE stream sluice opens. */
 export const SSE_HEADERS: Readonly<Record<string, string>> = {

@@ -18,16 +18,15 @@ import type { RequestRegistry } from '../session/request-registry.ts'
 import { acceptOf, notAcceptable } from './accept.ts'
 import { checkModernRequest, statusOfAnswer, statusOfError } from './modern-request.ts'
 import { pacedBody } from './paced-body.ts'
+import { rejectionResponse } from './rejection.ts'
 import { FRAME_SLICE_BYTES, streamSession } from './session-stream.ts'
-import { encodeMessageFrame, frameLogger } from './sse-frame.ts'
+import { encodeMessageFrame, frameLogger, OPEN_COMMENT_FRAME } from './sse-frame.ts'
 import type { ConnectionControl } from './streamable-http.ts'
 import {
-  ClientGoneError,
   clientGoneResponse,
   serviceUnavailable,
   TransportError,
   toTransportError,
-  transportErrorResponse,
 } from './transport-error.ts'
 
 /** How a 2026 request is answered: JSON unless the handler emits a related message first (auto). */
@@ -69,7 +68,6 @@ export interface StatelessHttpOptions {
 }
 
 const encoder = new TextEncoder()
-const OPEN_COMMENT = encoder.encode(': stream open\n\n')
 
 /**
  * MCP 2026-07-28 on POST /mcp: one request per POST, no session. Each request is validated at the
@@ -156,7 +154,7 @@ export class StatelessHttpTransport {
       { once: true },
     )
     this.options.dispatcher.dispatch(message, peer)
-    if (mode === 'sse') return this.#sseReply(peer, connection, [OPEN_COMMENT])
+    if (mode === 'sse') return this.#sseReply(peer, connection, [OPEN_COMMENT_FRAME])
     const first = await peer.firstArrival
     if (first === 'notification' && mode === 'auto') return this.#sseReply(peer, connection, [])
     return this.#jsonReply(request, peer, connection)
@@ -221,17 +219,20 @@ export class StatelessHttpTransport {
 
   /** The HTTP answer to a refused request, with the request's id wherever it could be read. */
   reject(err: unknown, id: RequestId | null = null): Response {
-    if (err instanceof ClientGoneError) {
-      this.options.metrics.clientAborts.inc({ phase: err.phase })
-      return clientGoneResponse()
-    }
-    const refused =
-      err instanceof ProtocolError
-        ? new TransportError(statusOfError(err.code), err.code, err.message, {}, id, err.data)
-        : toTransportError(err)
-    // Every error names the request it answers, wherever its id could be read.
-    const error =
-      refused.id === null && id !== null
+    return rejectionResponse(err, this.options.metrics, (cause) => {
+      const refused =
+        cause instanceof ProtocolError
+          ? new TransportError(
+              statusOfError(cause.code),
+              cause.code,
+              cause.message,
+              {},
+              id,
+              cause.data,
+            )
+          : toTransportError(cause)
+      // Every error names the request it answers, wherever its id could be read.
+      return refused.id === null && id !== null
         ? new TransportError(
             refused.status,
             refused.code,
@@ -241,8 +242,6 @@ export class StatelessHttpTransport {
             refused.data,
           )
         : refused
-    this.options.metrics.httpRejections.inc({ status: String(error.status) })
-    if (error.status === 413) this.options.metrics.limitRefusals.inc({ limit: 'body_bytes' })
-    return transportErrorResponse(error)
+    })
   }
 }

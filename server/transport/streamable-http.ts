@@ -18,17 +18,14 @@ import { isWellFormedSessionId } from '../session/session-id.ts'
 import { acceptOf, notAcceptable } from './accept.ts'
 import { readBodyText } from './json-body.ts'
 import { answerAsJson } from './json-reply.ts'
+import { rejectionResponse } from './rejection.ts'
 import { streamSession } from './session-stream.ts'
-import { encodeSseEvent, frameLogger } from './sse-frame.ts'
+import { encodeSseEvent, frameLogger, OPEN_COMMENT_FRAME } from './sse-frame.ts'
 import {
   badRequest,
-  ClientGoneError,
-  clientGoneResponse,
   sessionNotFound,
   TRANSPORT_ERROR_CODE,
   TransportError,
-  toTransportError,
-  transportErrorResponse,
 } from './transport-error.ts'
 
 export interface StreamableHttpOptions {
@@ -63,8 +60,6 @@ export interface SseReply {
 /** Sessions that send no MCP-Protocol-Version are 2025-03-26 clients (the spec's default). */
 const DEFAULT_HEADER_VERSION = '2025-03-26'
 const EVENT_ID = /^(\d+)_(\d+)$/
-const encoder = new TextEncoder()
-const OPEN_COMMENT = encoder.encode(': stream open\n\n')
 
 /** Streamable HTTP (MCP 2025-03-26 to 2025-11-25) on one endpoint: POST, GET and DELETE. */
 export class StreamableHttpTransport {
@@ -271,7 +266,7 @@ export class StreamableHttpTransport {
             data: '',
             retryMs: this.options.retryMs,
           })
-        : OPEN_COMMENT
+        : OPEN_COMMENT_FRAME
     const body = streamSession(session, stream, {
       firstFrames: [priming],
       encode: (event) =>
@@ -292,13 +287,6 @@ export class StreamableHttpTransport {
   }
 
   #reject(err: unknown): Response {
-    if (err instanceof ClientGoneError) {
-      this.options.metrics.clientAborts.inc({ phase: err.phase })
-      return clientGoneResponse()
-    }
-    const error = toTransportError(err)
-    this.options.metrics.httpRejections.inc({ status: String(error.status) })
-    if (error.status === 413) this.options.metrics.limitRefusals.inc({ limit: 'body_bytes' })
-    return transportErrorResponse(error)
+    return rejectionResponse(err, this.options.metrics)
   }
 }
