@@ -68,6 +68,20 @@ export const ConfigSchema = Type.Object({
   profile: Type.Union([Type.Literal('default'), Type.Literal('conformance')], {
     description: 'default, conformance',
   }),
+  redisUrl: Type.String({
+    pattern: '^(rediss?://\\S+)?$',
+    description:
+      'Redis URL (redis://host:port) shared by the instances of one cluster; empty: one process, no Redis',
+  }),
+  instanceId: Type.String({
+    pattern: '^[A-Za-z0-9_.-]{0,64}$',
+    description: 'this instance in the cluster (letters, digits, _ . -); empty: random per process',
+  }),
+  instanceTtlMs: Int(
+    300,
+    600_000,
+    "heartbeat TTL: within it a dead instance's sessions answer 404 on the others",
+  ),
   logLevel: Type.Union(
     LOG_LEVELS.map((l) => Type.Literal(l)),
     { description: LOG_LEVELS.join(', ') },
@@ -105,6 +119,9 @@ export const DEFAULT_CONFIG: Config = {
   requestStateKey: '',
   cacheScope: 'public',
   profile: 'default',
+  redisUrl: '',
+  instanceId: '',
+  instanceTtlMs: 3_000,
   logLevel: 'info',
 }
 
@@ -145,6 +162,9 @@ export const SETTINGS: ReadonlyArray<{ key: Key; flag: string; env: string }> = 
   { key: 'requestStateKey', flag: '--request-state-key', env: 'REQUEST_STATE_KEY' },
   { key: 'cacheScope', flag: '--cache-scope', env: 'CACHE_SCOPE' },
   { key: 'profile', flag: '--profile', env: 'PROFILE' },
+  { key: 'redisUrl', flag: '--redis-url', env: 'REDIS_URL' },
+  { key: 'instanceId', flag: '--instance-id', env: 'INSTANCE_ID' },
+  { key: 'instanceTtlMs', flag: '--instance-ttl-ms', env: 'INSTANCE_TTL_MS' },
   { key: 'logLevel', flag: '--log-level', env: 'LOG_LEVEL' },
 ]
 

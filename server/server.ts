@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto'
 import type { TObject } from '@sinclair/typebox'
 import pkg from '../package.json' with { type: 'json' }
+import type { Cluster } from './cluster/cluster.ts'
 import type { Config } from './config.ts'
 import { composeFeatures, type RegistrationKind, registrations } from './features.ts'
 import { createHttpApp, type HttpRoutes } from './http/app.ts'
@@ -63,8 +65,8 @@ export class SluiceServer {
   readonly sessions: SessionRegistry
   /** The 2026-07-28 era's requests in flight and listen streams (there are no sessions). */
   readonly requests: RequestRegistry
-  /** Change events (tools added or removed at run time) for listen streams. */
-  readonly changes: ChangeBus
+  /** This instance in a cluster (`--instance-id`, or random per process); shown in /health. */
+  readonly instanceId: string
   readonly tools = new ToolRegistry()
   readonly resources = new ResourceRegistry()
   readonly prompts = new PromptRegistry()
@@ -84,6 +86,11 @@ export class SluiceServer {
   #mountedPort: number | undefined
   #url: URL | undefined
   #stopped = false
+  #changes: ChangeBus
+  /** The cluster layer, loaded only when `redisUrl` is set. */
+  readonly #cluster: Promise<Cluster> | undefined
+  /** Requests another instance relayed here (they passed its guard already). */
+  readonly #relayed = new WeakSet<Request>()
 
   constructor(
     readonly config: Config,
@@ -124,7 +131,9 @@ export class SluiceServer {
       'Unsent and replay bytes all sessions hold, charged to --max-buffered-bytes.',
       () => this.sessions.budget.usedBytes,
     )
-    this.changes = options.changeBus ?? new InProcessChangeBus()
+    this.instanceId = config.instanceId || randomBytes(6).toString('hex')
+    const localChanges = new InProcessChangeBus()
+    this.#changes = options.changeBus ?? localChanges
     const serverInfo = options.serverInfo ?? { name: SERVER_NAME, version: SERVER_VERSION }
     if (options.builtinTools !== false) registerBuiltinTools(this.tools)
     const features = composeFeatures({
@@ -169,7 +178,7 @@ export class SluiceServer {
       dispatcher,
       tools: this.tools,
       serverInfo,
-      changes: this.changes,
+      changes: this.#changes,
       cache: options.cache,
     })
     this.requests = modern.requests
@@ -199,14 +208,61 @@ export class SluiceServer {
         status: 'ok',
         name: serverInfo.name,
         version: serverInfo.version,
+        instance: this.instanceId,
         uptimeSeconds: Math.round((performance.now() - this.#startedAt) / 1000),
         sessionsOpen: this.sessions.size,
         requestsInFlight: this.requests.inFlight,
         subscriptionsOpen: this.requests.subscriptionsOpen,
       }),
-      metrics: () => this.metrics.registry.render(),
+      metrics: () =>
+        this.#cluster
+          ? labelEvery(this.metrics.registry.render(), 'instance', this.instanceId)
+          : this.metrics.registry.render(),
+    }
+    if (config.redisUrl) {
+      const cluster = import('./cluster/cluster.ts').then(({ Cluster }) =>
+        Cluster.start({
+          redisUrl: config.redisUrl,
+          instanceId: this.instanceId,
+          instanceTtlMs: config.instanceTtlMs,
+          sessions: this.sessions,
+          localChanges,
+          handle: (request) => {
+            this.#relayed.add(request)
+            return this.#app.handle(request)
+          },
+          relayLimits: {
+            maxBufferedBytes: config.maxQueueBytes,
+            sendDeadlineMs: config.sendDeadlineMs,
+          },
+          metrics: this.metrics.registry,
+          logger: this.logger,
+        }),
+      )
+      this.#cluster = cluster.then((started) => {
+        if (!options.changeBus) this.#changes = started.changes
+        return started
+      })
+      this.#cluster.catch((err: unknown) => this.logger.error('cluster_failed', { err }))
+      this.#routes.relay = async (request, owner, keepOpen) =>
+        (await cluster).route(request, owner, keepOpen)
+      this.#routes.relayed = (request) => this.#relayed.has(request)
     }
     this.#app = createHttpApp(this.#routes)
+  }
+
+  /** Change events (list changes, resource updates) for listen streams; cluster-wide with Redis. */
+  get changes(): ChangeBus {
+    return this.#changes
+  }
+
+  /**
+   * Resolves once this instance has joined its cluster (Redis reached, heartbeat written,
+   * subscriptions up); at once without `redisUrl`. Requests are served before it; those for
+   * sessions on other instances get 503 until then.
+   */
+  async clusterReady(): Promise<void> {
+    if (this.#cluster) await (await this.#cluster).whenConnected()
   }
 
   /** Registers a tool; see ToolRegistry.tool. */
@@ -351,6 +407,7 @@ export class SluiceServer {
     // Ending the sessions ends their streams after what they already took is flushed.
     sessions.closeAll('shutdown')
     requests.closeAll('shutdown')
+    await this.#leaveCluster()
     if (listenerClosed) await Promise.race([listenerClosed, Bun.sleep(STREAM_FLUSH_GRACE_MS)])
     await this.#stopListener()
     return calls + queued
@@ -360,7 +417,13 @@ export class SluiceServer {
   async stop(): Promise<void> {
     this.sessions.closeAll('shutdown')
     this.requests.closeAll('shutdown')
+    await this.#leaveCluster()
     await this.#stopListener()
+  }
+
+  async #leaveCluster(): Promise<void> {
+    const cluster = await this.#cluster?.catch(() => undefined)
+    await cluster?.stop()
   }
 
   async #stopListener(): Promise<void> {
@@ -379,6 +442,14 @@ export class SluiceServer {
  */
 function listenerOf(app: ReturnType<typeof createHttpApp>): Bun.Server<unknown> | null {
   return (app as unknown as { getServer(): Bun.Server<unknown> | null }).getServer()
+}
+
+/** Adds `name="value"` to every sample of a Prometheus text exposition. */
+function labelEvery(text: string, name: string, value: string): string {
+  const label = `${name}="${value}"`
+  return text.replace(/^([a-z_:][a-z0-9_:]*)(\{)?/gim, (_, metric: string, brace?: string) =>
+    brace ? `${metric}{${label},` : `${metric}{${label}}`,
+  )
 }
 
 /** The reconnection delay a priming event suggests to Streamable HTTP clients. */

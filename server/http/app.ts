@@ -30,6 +30,13 @@ export interface HttpRoutes {
   cors: CorsPolicy
   health: () => Record<string, unknown>
   metrics: () => string
+  /**
+   * A cluster's relay: answers a request for a session another instance holds (undefined: this
+   * instance answers). Absent on a single instance, where no hook runs.
+   */
+  relay?: (request: Request, owner: string, keepOpen: () => void) => Promise<Response | undefined>
+  /** Whether a request was relayed here by another instance (it passed that one's guard). */
+  relayed?: (request: Request) => boolean
   /** Bun's server for a request that reached the app through `handle()`, not its own listener. */
   serverOf?: (request: Request) => Bun.Server<unknown> | undefined
   /**
@@ -68,7 +75,10 @@ export function createHttpApp(routes: HttpRoutes) {
     // The beforeHandle hook has already answered 401 for anything but a string.
     return typeof who === 'string' ? who : ''
   }
-  const serverOf = ({ request, server }: RouteContext) => server ?? routes.serverOf?.(request)
+  const relayed = routes.relayed ?? (() => false)
+  // A relayed request has no connection here: its socket is the asking instance's.
+  const serverOf = ({ request, server }: RouteContext) =>
+    relayed(request) ? undefined : (server ?? routes.serverOf?.(request))
   const connectionOf = (ctx: RouteContext): ConnectionControl => ({
     drop: () => serverOf(ctx)?.timeout(ctx.request, EVICTED_SOCKET_TIMEOUT_S),
   })
@@ -97,7 +107,8 @@ export function createHttpApp(routes: HttpRoutes) {
 
   // One guard for every route, before any route creates anything.
   const foreign = (request: Request) =>
-    routes.ownPathsOnly === true && !OWN_PATHS.has(new URL(request.url).pathname)
+    (routes.ownPathsOnly === true && !OWN_PATHS.has(new URL(request.url).pathname)) ||
+    relayed(request)
   const app = new Elysia().onRequest(({ request }) => {
     if (foreign(request)) return undefined
     try {
@@ -117,26 +128,34 @@ export function createHttpApp(routes: HttpRoutes) {
       return undefined
     })
   }
+  const routed = app
+    .onError(({ code, request }) => {
+      if (code !== 'NOT_FOUND') return transportErrorResponse(toTransportError(undefined))
+      const path = new URL(request.url).pathname
+      return transportErrorResponse(
+        new TransportError(
+          404,
+          TRANSPORT_ERROR_CODE,
+          `Not Found: no route for ${request.method} ${path}`,
+        ),
+      )
+    })
+    // Health stays open without a token, for load balancers and probes.
+    .get('/health', () => routes.health())
+    .onBeforeHandle(({ request }) => {
+      if (!routes.auth.enabled) return undefined
+      const who = routes.auth.ownerOf(request)
+      return who instanceof TransportError ? transportErrorResponse(who) : undefined
+    })
+  const relay = routes.relay
+  if (relay) {
+    // After auth: a request is relayed with its credential, and only an authenticated one.
+    routed.onBeforeHandle((ctx) =>
+      relay(ctx.request, owner(ctx.request), () => serverOf(ctx)?.timeout(ctx.request, 0)),
+    )
+  }
   return (
-    app
-      .onError(({ code, request }) => {
-        if (code !== 'NOT_FOUND') return transportErrorResponse(toTransportError(undefined))
-        const path = new URL(request.url).pathname
-        return transportErrorResponse(
-          new TransportError(
-            404,
-            TRANSPORT_ERROR_CODE,
-            `Not Found: no route for ${request.method} ${path}`,
-          ),
-        )
-      })
-      // Health stays open without a token, for load balancers and probes.
-      .get('/health', () => routes.health())
-      .onBeforeHandle(({ request }) => {
-        if (!routes.auth.enabled) return undefined
-        const who = routes.auth.ownerOf(request)
-        return who instanceof TransportError ? transportErrorResponse(who) : undefined
-      })
+    routed
       .get(
         '/metrics',
         () =>

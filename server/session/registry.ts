@@ -14,6 +14,12 @@ export interface RegistryLimits extends SessionLimits {
   maxBufferedBytes: number
 }
 
+/** Hears sessions open and close (a cluster directory records where each one lives). */
+export interface SessionLifecycleListener {
+  opened(session: Session): void
+  closed(session: Session): void
+}
+
 /**
  * Owns every open session; the only place sessions are created and forgotten. It also owns the
  * server-wide buffer budget: over it, new sessions and requests are refused and the session that
@@ -27,6 +33,7 @@ export class SessionRegistry {
   #streamsOpen = 0
   #draining = false
   readonly #events: SessionEvents
+  readonly #lifecycle = new Set<SessionLifecycleListener>()
 
   constructor(
     readonly limits: RegistryLimits,
@@ -58,6 +65,20 @@ export class SessionRegistry {
       overBudget: () => this.#shedLoad(),
       closed: (session, reason) => this.#forget(session, reason),
     }
+  }
+
+  /**
+   * Calls `listener` when a session opens or closes, synchronously and after the registry has
+   * recorded it; a listener must return at once and not throw. Returns the remover.
+   */
+  onLifecycle(listener: SessionLifecycleListener): () => void {
+    this.#lifecycle.add(listener)
+    return () => this.#lifecycle.delete(listener)
+  }
+
+  /** The open sessions, oldest first. */
+  all(): IterableIterator<Session> {
+    return this.#sessions.values()
   }
 
   /** Buffers outside the budget (a reply body the HTTP layer dropped) were freed. */
@@ -139,6 +160,7 @@ export class SessionRegistry {
     this.#perOwner.set(options.owner, (this.#perOwner.get(options.owner) ?? 0) + 1)
     this.metrics.sessionsOpened.inc()
     this.logger.debug('session_opened', { session: id })
+    for (const listener of this.#lifecycle) listener.opened(session)
     return session
   }
 
@@ -246,6 +268,7 @@ export class SessionRegistry {
     if (owned > 0) this.#perOwner.set(session.owner, owned)
     else this.#perOwner.delete(session.owner)
     this.metrics.sessionsClosed.inc({ reason })
+    for (const listener of this.#lifecycle) listener.closed(session)
     // Evictions tell an operator something about a client; the rest is routine.
     const level =
       reason === 'send_deadline' || reason === 'queue_full' || reason === 'memory_budget'

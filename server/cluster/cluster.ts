@@ -1,0 +1,222 @@
+import type { Logger } from '../observability/log.ts'
+import type { MetricsRegistry } from '../observability/metrics.ts'
+import type { InProcessChangeBus } from '../protocol/change-bus.ts'
+import type { SessionRegistry } from '../session/registry.ts'
+import { serviceUnavailable, transportErrorResponse } from '../transport/transport-error.ts'
+import { RedisChangeBus } from './change-bus.ts'
+import { RedisLink } from './connection.ts'
+import { SessionDirectory } from './directory.ts'
+import { InstanceHeartbeat } from './heartbeat.ts'
+import { CHANGES_CHANNEL, relayChannel } from './keys.ts'
+import { RelayClient, type RelayLimits } from './relay-client.ts'
+import { type LocalHandler, RelayHome } from './relay-home.ts'
+import { decodeRelay } from './relay-wire.ts'
+import { sessionTarget } from './session-target.ts'
+
+/** What an instance gives its cluster layer. */
+export interface ClusterHost {
+  redisUrl: string
+  instanceId: string
+  /** Heartbeat TTL: the bound within which a dead instance's sessions answer 404 elsewhere. */
+  instanceTtlMs: number
+  sessions: SessionRegistry
+  /** The instance's own change bus: remote changes are delivered to its listeners. */
+  localChanges: InProcessChangeBus
+  /** The instance's app handler, for requests relayed to it. */
+  handle: LocalHandler
+  relayLimits: RelayLimits
+  metrics: MetricsRegistry
+  logger: Logger
+}
+
+const EMPTY = new Uint8Array(0)
+
+/**
+ * One instance's membership in a cluster on Redis: its heartbeat, the directory records of its
+ * sessions, the relay both ways, and the change bus. Requests for a session held elsewhere are
+ * forwarded to its home rather than served here, so that everything a session holds (pending
+ * calls, input requests, subscriptions, log level, replay window, pacing) keeps one owner and one
+ * close path; the price is a hop through Redis for each cross-instance request.
+ */
+export class Cluster {
+  readonly changes: RedisChangeBus
+  readonly #link: RedisLink
+  readonly #heartbeat: InstanceHeartbeat
+  readonly #directory: SessionDirectory
+  readonly #client: RelayClient
+  readonly #home: RelayHome
+  readonly #host: ClusterHost
+  readonly #connected = Promise.withResolvers<void>()
+  #subscribed: Promise<unknown> = Promise.resolve()
+  readonly #watchdog: ReturnType<typeof setInterval>
+  readonly #relays
+  #removeLifecycle: () => void = () => undefined
+
+  private constructor(host: ClusterHost, link: RedisLink) {
+    this.#host = host
+    this.#link = link
+    const { instanceId, metrics } = host
+    this.#heartbeat = new InstanceHeartbeat(link, instanceId, host.instanceTtlMs)
+    this.#directory = new SessionDirectory(link, instanceId, host.sessions)
+    this.changes = new RedisChangeBus(link, instanceId, host.localChanges)
+    this.#relays = metrics.counter(
+      'sluice_relays_total',
+      'Requests for a session held by another instance, forwarded to it.',
+    )
+    const lost = metrics.counter(
+      'sluice_relays_lost_total',
+      'Relayed requests ended before their home finished them, by reason (redis_lost, home_gone, buffer_full, send_deadline, home_error).',
+    )
+    this.#client = new RelayClient(link, instanceId, host.relayLimits, lost)
+    this.#home = new RelayHome(link, host.handle, host.logger)
+    metrics.gauge('sluice_redis_connected', '1 while the cluster reaches Redis.', () =>
+      link.connected ? 1 : 0,
+    )
+    metrics.gauge(
+      'sluice_redis_reconnects_total',
+      'Times the Redis connection came back after it was lost.',
+      () => link.reconnects,
+      'counter',
+    )
+    metrics.gauge(
+      'sluice_relays_in_flight',
+      'Relayed requests this instance waits on, and relayed requests it serves.',
+      () => this.#client.inFlight + this.#home.serving,
+    )
+    this.#watchdog = setInterval(() => this.#watch(), Math.max(50, host.instanceTtlMs / 3))
+    this.#watchdog.unref()
+  }
+
+  /** Connects (ioredis is loaded here, only when a Redis URL is given) and joins the cluster. */
+  static async start(host: ClusterHost): Promise<Cluster> {
+    let cluster: Cluster | undefined
+    const link = await RedisLink.open(host.redisUrl, host.logger, {
+      ready: () => {
+        if (cluster) cluster.#onReady()
+      },
+      lost: () => {
+        if (cluster) cluster.#onLost()
+      },
+    })
+    cluster = new Cluster(host, link)
+    cluster.#listen()
+    if (link.connected) cluster.#onReady()
+    return cluster
+  }
+
+  /** Resolves once this instance has joined (Redis reached, heartbeat and subscriptions up). */
+  async whenConnected(): Promise<void> {
+    await this.#connected.promise
+    await this.#subscribed
+  }
+
+  get connected(): boolean {
+    return this.#link.connected
+  }
+
+  /**
+   * Answers a request for a session this instance does not hold, by relaying it to the session's
+   * home; undefined lets the local handler answer (no session named, a local session, or one the
+   * cluster does not know or whose home is gone: the usual 404).
+   * @param keepOpen exempts the connection from the idle timeout (a relayed SSE stream).
+   */
+  async route(
+    request: Request,
+    owner: string,
+    keepOpen: () => void,
+  ): Promise<Response | undefined> {
+    const id = sessionTarget(request, new URL(request.url))
+    if (id === undefined || this.#host.sessions.get(id)) return undefined
+    if (!this.#link.connected) return redisUnavailable()
+    let found: Awaited<ReturnType<SessionDirectory['lookup']>>
+    try {
+      found = await this.#directory.lookup(id)
+    } catch {
+      return redisUnavailable()
+    }
+    if (!found.found || found.home.instanceId === this.#host.instanceId) return undefined
+    // Another credential's session does not exist for this one, as on a single instance.
+    if (found.home.owner !== owner) return undefined
+    if (!found.alive) {
+      this.#directory.forgetStale(id, found.home)
+      return undefined
+    }
+    const body =
+      request.method === 'GET' || request.method === 'DELETE'
+        ? EMPTY
+        : new Uint8Array(await request.arrayBuffer())
+    this.#relays.inc()
+    // A legacy POST is answered (202) only once its home answered, so a client that waits for
+    // each answer before its next POST (as the SDK does) keeps its messages in order: the home
+    // takes them one by one from one pub/sub channel, in the order they were published.
+    const response = await this.#client.forward(found.home.instanceId, request, body)
+    if (response.headers.get('content-type')?.startsWith('text/event-stream')) keepOpen()
+    return response
+  }
+
+  /** Leaves the cluster: heartbeat and this instance's records removed, connections closed. */
+  async stop(): Promise<void> {
+    clearInterval(this.#watchdog)
+    this.#removeLifecycle()
+    this.#client.endAll('redis_lost')
+    this.#home.abortAll()
+    await this.#directory.removeAll()
+    await this.#heartbeat.stop()
+    this.#link.close()
+  }
+
+  #listen(): void {
+    const own = relayChannel(this.#host.instanceId)
+    this.#link.subscriber.on('messageBuffer', (channel: Buffer, frame: Buffer) => {
+      const name = channel.toString()
+      if (name === CHANGES_CHANNEL) {
+        this.changes.receive(frame.toString())
+        return
+      }
+      if (name !== own) return
+      const decoded = decodeRelay(frame)
+      if (!decoded) return
+      const { message, payload } = decoded
+      if (message.t === 'req' || message.t === 'abort') this.#home.receive(message, payload)
+      else this.#client.receive(message, payload)
+    })
+    // ioredis subscribes again by itself after a reconnect.
+    this.#subscribed = this.#link.subscriber.subscribe(own, CHANGES_CHANNEL).catch(() => undefined)
+    this.#removeLifecycle = this.#host.sessions.onLifecycle(this.#directory)
+  }
+
+  #onReady(): void {
+    this.#heartbeat.start()
+    // A restarted Redis (no persistence) lost our records; sessions opened before we joined
+    // were never written.
+    this.#directory.rewriteAll()
+    if (this.#link.reconnects > 0) this.changes.announceMissedChanges()
+    this.#connected.resolve()
+  }
+
+  #onLost(): void {
+    this.#client.endAll('redis_lost')
+    this.#home.abortAll()
+  }
+
+  #watch(): void {
+    this.#client.sweep()
+    if (!this.#link.connected) return
+    for (const home of this.#client.homes()) {
+      this.#heartbeat.isAlive(home).then(
+        (alive) => {
+          if (!alive) this.#client.endTo(home)
+        },
+        () => undefined,
+      )
+    }
+  }
+}
+
+function redisUnavailable(): Response {
+  return transportErrorResponse(
+    serviceUnavailable(
+      'Service Unavailable: this session lives on another instance and the cluster cannot reach Redis; retry shortly',
+    ),
+  )
+}

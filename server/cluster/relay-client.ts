@@ -1,0 +1,195 @@
+import type { Counter } from '../observability/metrics.ts'
+import type { RedisLink } from './connection.ts'
+import { relayChannel } from './keys.ts'
+import { encodeRelay, isRelayedHeader, type RelayMessage } from './relay-wire.ts'
+
+/** Why a relay ended before its home finished it; the label of `sluice_relays_lost_total`. */
+export type RelayLoss = 'redis_lost' | 'home_gone' | 'buffer_full' | 'send_deadline' | 'home_error'
+
+export interface RelayLimits {
+  /** Bytes a relayed answer may hold here, unread by its client, before the relay is ended. */
+  maxBufferedBytes: number
+  /** How long bytes may wait for the client to take them before the relay is ended. */
+  sendDeadlineMs: number
+}
+
+interface InFlight {
+  home: string
+  head: PromiseWithResolvers<Response>
+  body?: ReadableStreamDefaultController<Uint8Array>
+  /** Bytes enqueued and not yet taken by the client. */
+  queuedBytes: number
+  /** When the client last took bytes, or when the first byte waited. */
+  lastDrainAt: number
+}
+
+/**
+ * The asking side of the relay: a request for a session that lives on another instance is sent
+ * to that home over pub/sub, and answered here with a Response whose body is fed by the home's
+ * chunks. What waits here for a slow client is bounded (bytes and the send deadline); past it,
+ * the relay ends and the home aborts its request.
+ */
+export class RelayClient {
+  readonly #inFlight = new Map<number, InFlight>()
+  #nextId = 1
+
+  constructor(
+    private readonly link: RedisLink,
+    private readonly instanceId: string,
+    private readonly limits: RelayLimits,
+    private readonly lost: Counter,
+  ) {}
+
+  get inFlight(): number {
+    return this.#inFlight.size
+  }
+
+  /** The homes that relays in flight wait on (watched for death). */
+  homes(): Set<string> {
+    return new Set([...this.#inFlight.values()].map((r) => r.home))
+  }
+
+  /**
+   * Sends `request` to `home` and resolves to its answer once the head arrives.
+   * @param body the request's body, already read.
+   */
+  forward(home: string, request: Request, body: Uint8Array): Promise<Response> {
+    const id = this.#nextId++
+    const url = new URL(request.url)
+    const headers: [string, string][] = []
+    request.headers.forEach((value, name) => {
+      if (isRelayedHeader(name)) headers.push([name, value])
+    })
+    const relay: InFlight = {
+      home,
+      head: Promise.withResolvers<Response>(),
+      queuedBytes: 0,
+      lastDrainAt: performance.now(),
+    }
+    this.#inFlight.set(id, relay)
+    const message: RelayMessage = {
+      t: 'req',
+      id,
+      from: this.instanceId,
+      method: request.method,
+      path: url.pathname + url.search,
+      headers,
+    }
+    this.link.command
+      .publish(relayChannel(home), encodeRelay(message, body))
+      .catch(() => this.end(id, 'redis_lost'))
+    // The client left before the answer came: the home stops too.
+    request.signal.addEventListener('abort', () => this.#abort(id), { once: true })
+    return relay.head.promise
+  }
+
+  /** A message from a home about one of our relays. */
+  receive(message: RelayMessage, payload: Uint8Array): void {
+    const relay = this.#inFlight.get(message.id)
+    if (!relay) return
+    if (message.t === 'head') {
+      relay.head.resolve(this.#respond(message.id, relay, message.status, message.headers))
+    } else if (message.t === 'data') {
+      this.#enqueue(message.id, relay, payload)
+    } else if (message.t === 'end') {
+      if (message.error) this.lost.inc({ reason: 'home_error' })
+      this.#finish(message.id, relay)
+    }
+  }
+
+  /** Ends relay `id` before its home finished it (counted), and tells the home to stop. */
+  end(id: number, reason: RelayLoss): void {
+    const relay = this.#inFlight.get(id)
+    if (!relay) return
+    this.lost.inc({ reason })
+    this.#abort(id)
+    if (!relay.body) {
+      relay.head.resolve(
+        Response.json(
+          {
+            jsonrpc: '2.0',
+            id: null,
+            error: { code: -32000, message: RELAY_LOST_MESSAGES[reason] },
+          },
+          { status: reason === 'home_gone' ? 404 : 503, headers: { 'retry-after': '1' } },
+        ),
+      )
+    }
+  }
+
+  /** Ends every relay in flight: Redis was lost, and the chunks on their way with it. */
+  endAll(reason: RelayLoss): void {
+    for (const id of [...this.#inFlight.keys()]) this.end(id, reason)
+  }
+
+  /** Ends the relays to `home` (its heartbeat is gone). */
+  endTo(home: string): void {
+    for (const [id, relay] of [...this.#inFlight])
+      if (relay.home === home) this.end(id, 'home_gone')
+  }
+
+  /** Ends the relays whose client has left bytes untaken past the send deadline. */
+  sweep(now = performance.now()): void {
+    for (const [id, relay] of [...this.#inFlight]) {
+      if (relay.queuedBytes > 0 && now - relay.lastDrainAt > this.limits.sendDeadlineMs) {
+        this.end(id, 'send_deadline')
+      }
+    }
+  }
+
+  #respond(id: number, relay: InFlight, status: number, headers: [string, string][]): Response {
+    const body = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        relay.body = controller
+      },
+      pull: () => {
+        relay.queuedBytes = 0
+        relay.lastDrainAt = performance.now()
+      },
+      cancel: () => this.#abort(id),
+    })
+    return new Response(status === 204 || status === 304 ? null : body, { status, headers })
+  }
+
+  #enqueue(id: number, relay: InFlight, chunk: Uint8Array): void {
+    if (!relay.body) return
+    if (relay.queuedBytes === 0) relay.lastDrainAt = performance.now()
+    relay.queuedBytes += chunk.length
+    if (relay.queuedBytes > this.limits.maxBufferedBytes) {
+      this.end(id, 'buffer_full')
+      return
+    }
+    // The payload is a view into the pub/sub frame; copy so the frame can be freed.
+    relay.body.enqueue(chunk.slice())
+  }
+
+  #finish(id: number, relay: InFlight): void {
+    this.#inFlight.delete(id)
+    try {
+      relay.body?.close()
+    } catch {}
+  }
+
+  #abort(id: number): void {
+    const relay = this.#inFlight.get(id)
+    if (!relay) return
+    this.#inFlight.delete(id)
+    try {
+      relay.body?.close()
+    } catch {}
+    if (this.link.connected) {
+      const message: RelayMessage = { t: 'abort', id, from: this.instanceId }
+      this.link.command
+        .publish(relayChannel(relay.home), encodeRelay(message))
+        .catch(() => undefined)
+    }
+  }
+}
+
+const RELAY_LOST_MESSAGES: Record<RelayLoss, string> = {
+  redis_lost: 'Service Unavailable: the cluster lost its Redis connection; retry',
+  home_gone: 'Not Found: the instance that held this session is gone',
+  buffer_full: 'Service Unavailable: the relayed answer was not read',
+  send_deadline: 'Service Unavailable: the relayed answer was not read',
+  home_error: 'Service Unavailable: the instance that holds this session failed to answer',
+}
