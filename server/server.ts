@@ -447,8 +447,8 @@ function listenerOf(app: ReturnType<typeof createHttpApp>): Bun.Server<unknown> 
 /** Adds `name="value"` to every sample of a Prometheus text exposition. */
 function labelEvery(text: string, name: string, value: string): string {
   const label = `${name}="${value}"`
-  return text.replace(/^([a-z_:][a-z0-9_:]*)(\{)?/gim, (_, metric: string, brace?: string) =>
-    brace ? `${metric}{${label},` : `${metric}{${label}}`,
+  return text.replace(/^([a-z_:][a-z0-9_:]*)(\{\}|\{)?/gim, (_, metric: string, brace?: string) =>
+    brace === '{' ? `${metric}{${label},` : `${metric}{${label}}`,
   )
 }
 

@@ -1,0 +1,151 @@
+import { afterEach, describe, expect, test } from 'bun:test'
+import type { ChangeEvent } from '../../server/protocol/change-bus.ts'
+import { SseReader } from '../helpers.ts'
+import { initialize, mcp } from '../streamable-helpers.ts'
+import { startCluster, type TestCluster, waitFor } from './cluster-helpers.ts'
+import { startRedis } from './redis-server.ts'
+
+const PING = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' })
+const ping = (base: URL, sessionId: string) =>
+  mcp(base, sessionId, { method: 'POST', headers: { accept: 'application/json' }, body: PING })
+
+/** The session's standalone stream, opened through `base`; resolves once it is open. */
+async function openStream(base: URL, sessionId: string) {
+  const response = await mcp(base, sessionId, {
+    method: 'GET',
+    headers: { accept: 'text/event-stream' },
+  })
+  expect(response.status).toBe(200)
+  return new SseReader(response)
+}
+
+/** Reads until the stream ends. */
+async function untilEnd(reader: SseReader): Promise<void> {
+  while ((await reader.next()) !== undefined) {}
+}
+
+async function metricsText(base: URL): Promise<string> {
+  return (await fetch(new URL('/metrics', base))).text()
+}
+
+/** A `bun server/main.ts` child in the cluster; resolves once it logged its listening URL. */
+async function spawnInstance(redisUrl: string, ttlMs: number) {
+  const child = Bun.spawn(
+    [
+      process.execPath,
+      'server/main.ts',
+      '--port',
+      '0',
+      '--redis-url',
+      redisUrl,
+      '--instance-ttl-ms',
+      String(ttlMs),
+    ],
+    { stdout: 'pipe', stderr: 'ignore' },
+  )
+  const reader = child.stdout.getReader()
+  const decoder = new TextDecoder()
+  let text = ''
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) throw new Error(`sluice exited before listening: ${text}`)
+    text += decoder.decode(value, { stream: true })
+    const line = text.split('\n').find((l) => l.includes('"listening"'))
+    if (line) {
+      reader.releaseLock()
+      void child.stdout.pipeTo(new WritableStream())
+      return { child, url: new URL(JSON.parse(line).url as string) }
+    }
+  }
+}
+
+let cluster: TestCluster | undefined
+afterEach(async () => {
+  await cluster?.[Symbol.asyncDispose]()
+  cluster = undefined
+})
+
+describe('cluster failures', () => {
+  test("a SIGKILLed instance's sessions answer 404 on the other within the heartbeat TTL", async () => {
+    const ttlMs = 1_000
+    const redis = await startRedis()
+    const a = await spawnInstance(redis.url, ttlMs)
+    const b = await spawnInstance(redis.url, ttlMs)
+    try {
+      const onA = (await initialize(a.url)).sessionId
+      const onB = (await initialize(b.url)).sessionId
+      // The directory write races the client's next request on another connection: wait for it.
+      await waitFor('A to be reachable through B', async () => (await ping(b.url, onA)).ok)
+      const relayed = await openStream(b.url, onA)
+      a.child.kill('SIGKILL')
+      await a.child.exited
+      const killedAt = performance.now()
+      await waitFor('A session to answer 404 on B', async () => {
+        const response = await ping(b.url, onA)
+        await response.arrayBuffer()
+        return response.status === 404
+      })
+      const elapsedMs = performance.now() - killedAt
+      console.log(
+        `dead instance's session answered 404 after ${Math.round(elapsedMs)} ms (TTL ${ttlMs} ms)`,
+      )
+      expect((await ping(b.url, onB)).status).toBe(200)
+      // The stream B relayed from A ended once A's heartbeat was gone.
+      await untilEnd(relayed)
+      // The stream, and any ping that was relayed before the heartbeat expired.
+      expect(await metricsText(b.url)).toMatch(
+        /^sluice_relays_lost_total\{[^}]*reason="home_gone"[^}]*\} [1-9]\d*$/m,
+      )
+    } finally {
+      a.child.kill('SIGKILL')
+      b.child.kill('SIGKILL')
+      await Promise.all([a.child.exited, b.child.exited])
+      await redis.stop()
+    }
+  })
+
+  test('Redis restart: 503 while away, then reconnected, records rewritten, lists announced', async () => {
+    cluster = await startCluster(2)
+    const [a, b] = cluster.instances
+    if (!a || !b) throw new Error('two instances expected')
+    const { sessionId } = await initialize(a.url)
+    expect((await ping(b.url, sessionId)).status).toBe(200)
+    const heard: ChangeEvent['kind'][] = []
+    a.changes.subscribe((event) => heard.push(event.kind))
+    const relayed = await openStream(b.url, sessionId)
+    await waitFor('the stream to open on A', () => a.sessions.streamsOpen === 1)
+
+    await cluster.redis.kill()
+    // A relay in flight cannot survive: its chunks travel through Redis.
+    await untilEnd(relayed)
+    expect(await metricsText(b.url)).toMatch(
+      /^sluice_relays_lost_total\{[^}]*reason="redis_lost"[^}]*\} 1$/m,
+    )
+    await waitFor('B to see Redis gone', async () => {
+      const response = await ping(b.url, sessionId)
+      await response.arrayBuffer()
+      return response.status === 503 && response.headers.get('retry-after') !== null
+    })
+    // The session itself keeps working on its home.
+    expect((await ping(a.url, sessionId)).status).toBe(200)
+
+    await cluster.redis.restart()
+    const restartedAt = performance.now()
+    for (const s of [a, b]) {
+      await waitFor('the instance to reconnect', async () =>
+        (await metricsText(s.url)).includes(`sluice_redis_connected{instance="${s.instanceId}"} 1`),
+      )
+      expect(await metricsText(s.url)).toContain(
+        `sluice_redis_reconnects_total{instance="${s.instanceId}"} 1`,
+      )
+    }
+    // The restarted Redis was empty: the record of A's session was written again.
+    await waitFor('the old session to cross again', async () => (await ping(b.url, sessionId)).ok)
+    console.log(
+      `cross-instance requests worked again ${Math.round(performance.now() - restartedAt)} ms after Redis was back`,
+    )
+    const fresh = (await initialize(a.url)).sessionId
+    await waitFor('a new session to cross', async () => (await ping(b.url, fresh)).ok)
+    expect(heard).toEqual(['toolsListChanged', 'promptsListChanged', 'resourcesListChanged'])
+  })
+})
