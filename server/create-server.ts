@@ -107,6 +107,14 @@ export class Sluice implements AsyncDisposable {
     return this.#server.config
   }
 
+  /**
+   * Resolves once this instance has joined its cluster (`redisUrl`: Redis reached, heartbeat and
+   * subscriptions up); at once without one. It keeps trying while Redis is away.
+   */
+  clusterReady(): Promise<void> {
+    return this.#server.clusterReady()
+  }
+
   /** Listens on the configured host and port (port 0: the OS picks one). */
   async listen(): Promise<ListeningAddress> {
     const url = this.#server.listen()

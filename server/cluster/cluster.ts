@@ -30,6 +30,8 @@ export interface ClusterHost {
 }
 
 const EMPTY = new Uint8Array(0)
+/** How long an unknown session id waits before its second lookup (only unknown ids pay it). */
+const RECHECK_MS = 20
 
 /**
  * One instance's membership in a cluster on Redis: its heartbeat, the directory records of its
@@ -131,6 +133,12 @@ export class Cluster {
     let found: Awaited<ReturnType<SessionDirectory['lookup']>>
     try {
       found = await this.#directory.lookup(id)
+      // The home writes a new session's record without holding up its initialize answer, so a
+      // client that goes straight to another instance may be a moment ahead of it: look once more.
+      if (!found.found) {
+        await Bun.sleep(RECHECK_MS)
+        found = await this.#directory.lookup(id)
+      }
     } catch {
       return redisUnavailable()
     }
@@ -149,7 +157,10 @@ export class Cluster {
     // A legacy POST is answered (202) only once its home answered, so a client that waits for
     // each answer before its next POST (as the SDK does) keeps its messages in order: the home
     // takes them one by one from one pub/sub channel, in the order they were published.
-    const response = await this.#client.forward(found.home.instanceId, request, body)
+    const { home } = found
+    const response = await this.#client.forward(home.instanceId, id, request, body, () =>
+      this.#directory.forgetStale(id, home),
+    )
     if (response.headers.get('content-type')?.startsWith('text/event-stream')) keepOpen()
     return response
   }

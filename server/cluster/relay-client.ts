@@ -1,4 +1,5 @@
 import type { Counter } from '../observability/metrics.ts'
+import { sessionNotFound, transportErrorResponse } from '../transport/transport-error.ts'
 import type { RedisLink } from './connection.ts'
 import { relayChannel } from './keys.ts'
 import { encodeRelay, isRelayedHeader, type RelayMessage } from './relay-wire.ts'
@@ -15,11 +16,20 @@ export interface RelayLimits {
 
 interface InFlight {
   home: string
+  sessionId: string
+  /** Called when the home turns out to be gone before it answered. */
+  onHomeGone: () => void
   head: PromiseWithResolvers<Response>
   body?: ReadableStreamDefaultController<Uint8Array>
-  /** Bytes enqueued and not yet taken by the client. */
+  /** Chunks from the home not yet asked for by the response stream. */
+  pending: Uint8Array[]
+  /** Bytes in `pending`. */
   queuedBytes: number
-  /** When the client last took bytes, or when the first byte waited. */
+  /** Whether the response stream asked for a chunk that has not come yet. */
+  wanted: boolean
+  /** The home sent its end: what is left in `pending` drains, then the body closes. */
+  finished: boolean
+  /** When the client last took a chunk, or when the first chunk began to wait. */
   lastDrainAt: number
 }
 
@@ -46,14 +56,24 @@ export class RelayClient {
 
   /** The homes that relays in flight wait on (watched for death). */
   homes(): Set<string> {
-    return new Set([...this.#inFlight.values()].map((r) => r.home))
+    const homes = new Set<string>()
+    for (const relay of this.#inFlight.values()) if (!relay.finished) homes.add(relay.home)
+    return homes
   }
 
   /**
-   * Sends `request` to `home` and resolves to its answer once the head arrives.
+   * Sends `request` to `home` and resolves to its answer once the head arrives. If the home is
+   * gone before it answered, the answer is the usual 404 of an unknown session, and `onHomeGone`
+   * is called.
    * @param body the request's body, already read.
    */
-  forward(home: string, request: Request, body: Uint8Array): Promise<Response> {
+  forward(
+    home: string,
+    sessionId: string,
+    request: Request,
+    body: Uint8Array,
+    onHomeGone: () => void,
+  ): Promise<Response> {
     const id = this.#nextId++
     const url = new URL(request.url)
     const headers: [string, string][] = []
@@ -62,8 +82,13 @@ export class RelayClient {
     })
     const relay: InFlight = {
       home,
+      sessionId,
+      onHomeGone,
       head: Promise.withResolvers<Response>(),
+      pending: [],
       queuedBytes: 0,
+      wanted: false,
+      finished: false,
       lastDrainAt: performance.now(),
     }
     this.#inFlight.set(id, relay)
@@ -75,9 +100,13 @@ export class RelayClient {
       path: url.pathname + url.search,
       headers,
     }
-    this.link.command
-      .publish(relayChannel(home), encodeRelay(message, body))
-      .catch(() => this.end(id, 'redis_lost'))
+    this.link.command.publish(relayChannel(home), encodeRelay(message, body)).then(
+      // Nobody subscribed to the home's channel: it is gone, whatever its heartbeat says.
+      (receivers) => {
+        if (receivers === 0) this.end(id, 'home_gone')
+      },
+      () => this.end(id, 'redis_lost'),
+    )
     // The client left before the answer came: the home stops too.
     request.signal.addEventListener('abort', () => this.#abort(id), { once: true })
     return relay.head.promise
@@ -103,7 +132,10 @@ export class RelayClient {
     if (!relay) return
     this.lost.inc({ reason })
     this.#abort(id)
-    if (!relay.body) {
+    if (!relay.body && reason === 'home_gone') {
+      relay.onHomeGone()
+      relay.head.resolve(transportErrorResponse(sessionNotFound(relay.sessionId)))
+    } else if (!relay.body) {
       relay.head.resolve(
         Response.json(
           {
@@ -111,7 +143,7 @@ export class RelayClient {
             id: null,
             error: { code: -32000, message: RELAY_LOST_MESSAGES[reason] },
           },
-          { status: reason === 'home_gone' ? 404 : 503, headers: { 'retry-after': '1' } },
+          { status: 503, headers: { 'retry-after': '1' } },
         ),
       )
     }
@@ -119,7 +151,7 @@ export class RelayClient {
 
   /** Ends every relay in flight: Redis was lost, and the chunks on their way with it. */
   endAll(reason: RelayLoss): void {
-    for (const id of [...this.#inFlight.keys()]) this.end(id, reason)
+    for (const [id, relay] of [...this.#inFlight]) if (!relay.finished) this.end(id, reason)
   }
 
   /** Ends the relays to `home` (its heartbeat is gone). */
@@ -142,28 +174,43 @@ export class RelayClient {
       start: (controller) => {
         relay.body = controller
       },
-      pull: () => {
-        relay.queuedBytes = 0
+      // Chunks are handed over one per pull, so that what waits here is counted exactly and a
+      // pull means the client took the previous chunk.
+      pull: (controller) => {
         relay.lastDrainAt = performance.now()
+        const chunk = relay.pending.shift()
+        if (chunk) {
+          relay.queuedBytes -= chunk.length
+          controller.enqueue(chunk)
+        } else {
+          relay.wanted = true
+        }
+        if (relay.finished && relay.pending.length === 0) this.#finish(id, relay)
       },
       cancel: () => this.#abort(id),
     })
     return new Response(status === 204 || status === 304 ? null : body, { status, headers })
   }
 
-  #enqueue(id: number, relay: InFlight, chunk: Uint8Array): void {
+  #enqueue(id: number, relay: InFlight, payload: Uint8Array): void {
     if (!relay.body) return
-    if (relay.queuedBytes === 0) relay.lastDrainAt = performance.now()
-    relay.queuedBytes += chunk.length
-    if (relay.queuedBytes > this.limits.maxBufferedBytes) {
-      this.end(id, 'buffer_full')
+    // The payload is a view into the pub/sub frame; copy so the frame can be freed.
+    const chunk = payload.slice()
+    if (relay.wanted) {
+      relay.wanted = false
+      relay.body.enqueue(chunk)
       return
     }
-    // The payload is a view into the pub/sub frame; copy so the frame can be freed.
-    relay.body.enqueue(chunk.slice())
+    if (relay.queuedBytes === 0) relay.lastDrainAt = performance.now()
+    relay.pending.push(chunk)
+    relay.queuedBytes += chunk.length
+    if (relay.queuedBytes > this.limits.maxBufferedBytes) this.end(id, 'buffer_full')
   }
 
+  /** The home sent its end: the body closes once the client took what waits here. */
   #finish(id: number, relay: InFlight): void {
+    relay.finished = true
+    if (relay.pending.length > 0) return
     this.#inFlight.delete(id)
     try {
       relay.body?.close()

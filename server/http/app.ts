@@ -75,10 +75,12 @@ export function createHttpApp(routes: HttpRoutes) {
     // The beforeHandle hook has already answered 401 for anything but a string.
     return typeof who === 'string' ? who : ''
   }
-  const relayed = routes.relayed ?? (() => false)
+  const relayed = routes.relayed
+  const serverOfOwn = ({ request, server }: RouteContext) => server ?? routes.serverOf?.(request)
   // A relayed request has no connection here: its socket is the asking instance's.
-  const serverOf = ({ request, server }: RouteContext) =>
-    relayed(request) ? undefined : (server ?? routes.serverOf?.(request))
+  const serverOf = relayed
+    ? (ctx: RouteContext) => (relayed(ctx.request) ? undefined : serverOfOwn(ctx))
+    : serverOfOwn
   const connectionOf = (ctx: RouteContext): ConnectionControl => ({
     drop: () => serverOf(ctx)?.timeout(ctx.request, EVICTED_SOCKET_TIMEOUT_S),
   })
@@ -106,9 +108,10 @@ export function createHttpApp(routes: HttpRoutes) {
     )
 
   // One guard for every route, before any route creates anything.
-  const foreign = (request: Request) =>
-    (routes.ownPathsOnly === true && !OWN_PATHS.has(new URL(request.url).pathname)) ||
-    relayed(request)
+  const notOurs = (request: Request) =>
+    routes.ownPathsOnly === true && !OWN_PATHS.has(new URL(request.url).pathname)
+  // A relayed request passed the rebinding guard and CORS of the instance it came to.
+  const foreign = relayed ? (request: Request) => relayed(request) || notOurs(request) : notOurs
   const app = new Elysia().onRequest(({ request }) => {
     if (foreign(request)) return undefined
     try {

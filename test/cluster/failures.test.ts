@@ -66,43 +66,55 @@ afterEach(async () => {
 })
 
 describe('cluster failures', () => {
-  test("a SIGKILLed instance's sessions answer 404 on the other within the heartbeat TTL", async () => {
-    const ttlMs = 1_000
-    const redis = await startRedis()
-    const a = await spawnInstance(redis.url, ttlMs)
-    const b = await spawnInstance(redis.url, ttlMs)
-    try {
-      const onA = (await initialize(a.url)).sessionId
-      const onB = (await initialize(b.url)).sessionId
-      // The directory write races the client's next request on another connection: wait for it.
-      await waitFor('A to be reachable through B', async () => (await ping(b.url, onA)).ok)
-      const relayed = await openStream(b.url, onA)
-      a.child.kill('SIGKILL')
-      await a.child.exited
-      const killedAt = performance.now()
-      await waitFor('A session to answer 404 on B', async () => {
-        const response = await ping(b.url, onA)
-        await response.arrayBuffer()
-        return response.status === 404
-      })
-      const elapsedMs = performance.now() - killedAt
-      console.log(
-        `dead instance's session answered 404 after ${Math.round(elapsedMs)} ms (TTL ${ttlMs} ms)`,
-      )
-      expect((await ping(b.url, onB)).status).toBe(200)
-      // The stream B relayed from A ended once A's heartbeat was gone.
-      await untilEnd(relayed)
-      // The stream, and any ping that was relayed before the heartbeat expired.
-      expect(await metricsText(b.url)).toMatch(
-        /^sluice_relays_lost_total\{[^}]*reason="home_gone"[^}]*\} [1-9]\d*$/m,
-      )
-    } finally {
-      a.child.kill('SIGKILL')
-      b.child.kill('SIGKILL')
-      await Promise.all([a.child.exited, b.child.exited])
-      await redis.stop()
-    }
-  })
+  // SIGKILL closes the instance's sockets (Redis sees its subscriber go at once); SIGSTOP leaves
+  // them open, as a hung process or a lost host would: only the heartbeat's TTL tells.
+  test.each(['SIGKILL', 'SIGSTOP'] as const)(
+    'an instance stopped by %s: its sessions answer 404 on the other within the heartbeat TTL',
+    async (signal) => {
+      const ttlMs = 1_000
+      const redis = await startRedis()
+      const a = await spawnInstance(redis.url, ttlMs)
+      const b = await spawnInstance(redis.url, ttlMs)
+      try {
+        const onA = (await initialize(a.url)).sessionId
+        const onB = (await initialize(b.url)).sessionId
+        await waitFor('A to be reachable through B', async () => (await ping(b.url, onA)).ok)
+        const relayed = await openStream(b.url, onA)
+        a.child.kill(signal)
+        if (signal === 'SIGKILL') await a.child.exited
+        const stoppedAt = performance.now()
+        let last: Response | undefined
+        await waitFor('A session to answer 404 on B', async () => {
+          last = await ping(b.url, onA)
+          return last.status === 404
+        })
+        const elapsedMs = performance.now() - stoppedAt
+        console.log(
+          `${signal}: the instance's session answered 404 after ${Math.round(elapsedMs)} ms (TTL ${ttlMs} ms)`,
+        )
+        expect(await last?.json()).toEqual({
+          jsonrpc: '2.0',
+          id: null,
+          error: {
+            code: -32000,
+            message: `Not Found: session ${onA} does not exist or has expired`,
+          },
+        })
+        expect((await ping(b.url, onB)).status).toBe(200)
+        // The stream B relayed from A ended once A's heartbeat was gone.
+        await untilEnd(relayed)
+        // The stream, and any ping that was relayed before the heartbeat expired.
+        expect(await metricsText(b.url)).toMatch(
+          /^sluice_relays_lost_total\{[^}]*reason="home_gone"[^}]*\} [1-9]\d*$/m,
+        )
+      } finally {
+        a.child.kill('SIGKILL')
+        b.child.kill('SIGKILL')
+        await Promise.all([a.child.exited, b.child.exited])
+        await redis.stop()
+      }
+    },
+  )
 
   test('Redis restart: 503 while away, then reconnected, records rewritten, lists announced', async () => {
     cluster = await startCluster(2)

@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { createServer } from '../../server/index.ts'
+import { silentLogger } from '../../server/observability/log.ts'
+import { startServer } from '../helpers.ts'
 import { initialize, mcp } from '../streamable-helpers.ts'
 import { fetchVia, startCluster, type TestCluster } from './cluster-helpers.ts'
 
@@ -78,5 +81,37 @@ describe('Streamable HTTP across two instances', () => {
         },
       })
     }
+  })
+})
+
+describe('instance identity', () => {
+  test('createServer({ redisUrl }) joins the cluster', async () => {
+    await using joined = createServer({
+      name: 'app',
+      version: '1.0.0',
+      port: 0,
+      demoTools: true,
+      logger: silentLogger,
+      redisUrl: cluster.redis.url,
+    })
+    const { url } = await joined.listen()
+    await joined.clusterReady()
+    const { sessionId } = await initialize(url)
+    const response = await mcp(urls()[0], sessionId, {
+      method: 'POST',
+      headers: { accept: 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'ping' }),
+    })
+    expect(await response.json()).toEqual({ jsonrpc: '2.0', id: 3, result: {} })
+  })
+
+  test('/health names the instance; --instance-id sets it', async () => {
+    const [a, b] = cluster.instances
+    const health = async (base: URL) =>
+      ((await (await fetch(new URL('/health', base))).json()) as { instance: string }).instance
+    expect(await health(urls()[0])).toBe(a?.instanceId ?? '')
+    expect(a?.instanceId).not.toBe(b?.instanceId)
+    await using named = startServer({ instanceId: 'edge-1' })
+    expect(await health(named.url)).toBe('edge-1')
   })
 })
