@@ -23,7 +23,11 @@ export class SessionDirectory implements SessionLifecycleListener {
     private readonly link: RedisLink,
     private readonly instanceId: string,
     private readonly sessions: SessionRegistry,
-  ) {}
+  ) {
+    // Sent by SHA after the first call (EVALSHA, reloaded by ioredis when Redis lost it).
+    link.command.defineCommand('sluiceLookup', { numberOfKeys: 1, lua: LOOKUP_SCRIPT })
+    link.command.defineCommand('sluiceForget', { numberOfKeys: 1, lua: FORGET_SCRIPT })
+  }
 
   opened(session: { sessionId: string; owner: string }): void {
     if (!this.link.connected) return
@@ -55,9 +59,7 @@ export class SessionDirectory implements SessionLifecycleListener {
    * @throws when Redis cannot answer.
    */
   async lookup(sessionId: string): Promise<Lookup> {
-    const [record, alive] = (await this.link.command.eval(
-      LOOKUP_SCRIPT,
-      1,
+    const [record, alive] = (await (this.link.command as unknown as Scripts).sluiceLookup(
       sessionKey(sessionId),
       instanceKey(''),
     )) as [string | null, number]
@@ -69,10 +71,15 @@ export class SessionDirectory implements SessionLifecycleListener {
 
   /** Deletes a record whose home is gone, unless it was written again meanwhile. */
   forgetStale(sessionId: string, home: SessionHome): void {
-    this.link.command
-      .eval(FORGET_SCRIPT, 1, sessionKey(sessionId), `${home.instanceId} ${home.owner}`)
-      .catch(() => undefined)
+    const scripts = this.link.command as unknown as Scripts
+    scripts.sluiceForget(sessionKey(sessionId), `${home.instanceId} ${home.owner}`).catch(() => 0)
   }
+}
+
+/** The commands `defineCommand` adds (ioredis types them only through declaration merging). */
+interface Scripts {
+  sluiceLookup(key: string, heartbeatPrefix: string): Promise<unknown>
+  sluiceForget(key: string, record: string): Promise<unknown>
 }
 
 // The record and its home's heartbeat are read together (ARGV[1] is the heartbeat key prefix).
