@@ -116,7 +116,12 @@ export class RelayClient {
   receive(message: RelayMessage, payload: Uint8Array): void {
     const relay = this.#inFlight.get(message.id)
     if (!relay) return
-    if (message.t === 'head') {
+    if (message.t === 'head' && message.whole) {
+      this.#inFlight.delete(message.id)
+      const { status, headers } = message
+      const body = status === 204 || status === 304 ? null : payload.slice()
+      relay.head.resolve(new Response(body, { status, headers }))
+    } else if (message.t === 'head') {
       relay.head.resolve(this.#respond(message.id, relay, message.status, message.headers))
     } else if (message.t === 'data') {
       this.#enqueue(message.id, relay, payload)

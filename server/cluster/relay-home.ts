@@ -81,6 +81,14 @@ export class RelayHome {
         await response.body?.cancel()
         return
       }
+      if (!response.headers.get('content-type')?.startsWith('text/event-stream')) {
+        // Not a stream: the handler has the whole body at hand; it travels with the head.
+        const whole = new Uint8Array(await response.arrayBuffer())
+        if (this.#serving.has(key)) {
+          send({ t: 'head', id: message.id, status: response.status, headers, whole: true }, whole)
+        }
+        return
+      }
       send({ t: 'head', id: message.id, status: response.status, headers })
       if (response.body) {
         const reader = response.body.getReader()

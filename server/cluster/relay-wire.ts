@@ -15,8 +15,11 @@ export type RelayMessage =
     }
   /** To the home: the client left; abort the request. */
   | { t: 'abort'; id: number; from: string }
-  /** To the asker: the response's status and headers. */
-  | { t: 'head'; id: number; status: number; headers: [string, string][] }
+  /**
+   * To the asker: the response's status and headers; with `whole`, the payload is the entire
+   * body and nothing follows (a JSON or empty answer: one message instead of three).
+   */
+  | { t: 'head'; id: number; status: number; headers: [string, string][]; whole?: boolean }
   /** To the asker: the next chunk of the body (the payload). */
   | { t: 'data'; id: number }
   /** To the asker: the body ended (`error`: cut short at the home). */
