@@ -1,0 +1,64 @@
+import { afterEach, describe, expect, test } from 'bun:test'
+import { Type } from '@sinclair/typebox'
+import { initialize, mcp } from '../streamable-helpers.ts'
+import { startCluster, type TestCluster, waitFor } from './cluster-helpers.ts'
+
+let cluster: TestCluster | undefined
+afterEach(async () => {
+  await cluster?.[Symbol.asyncDispose]()
+  cluster = undefined
+})
+
+const CHUNK = 'x'.repeat(64 * 1024)
+const MESSAGES = 400
+
+const sample = (text: string, series: string) =>
+  Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\d+)$`, 'm').exec(text)?.[1] ?? 0)
+
+describe('what a relayed stream may hold for a client that stops reading', () => {
+  test('is bounded: the relay or the home session ends, and the home releases the stream', async () => {
+    cluster = await startCluster(2, { maxQueueBytes: 1024 * 1024 })
+    const [a, b] = cluster.instances
+    if (!a || !b) throw new Error('two instances expected')
+    let sent = 0
+    a.tool('flood', { description: 'Logs 25 MiB.', input: Type.Object({}) }, async (_args, ctx) => {
+      for (; sent < MESSAGES && !ctx.signal.aborted; sent++) {
+        ctx.log('info', CHUNK)
+        await Bun.sleep(5)
+      }
+      return 'done'
+    })
+    const { sessionId } = await initialize(a.url)
+    const controller = new AbortController()
+    // The answer is a stream that the client never reads past its head.
+    const response = await mcp(b.url, sessionId, {
+      method: 'POST',
+      headers: { accept: 'text/event-stream' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'flood', arguments: {} },
+      }),
+      signal: controller.signal,
+    })
+    expect(response.status).toBe(200)
+    const ended = () => {
+      const atB = b.metrics.registry.render()
+      const atA = a.metrics.registry.render()
+      return (
+        sample(atB, 'sluice_relays_lost_total{reason="buffer_full"}') +
+          sample(atB, 'sluice_relays_lost_total{reason="send_deadline"}') +
+          sample(atA, 'sluice_sessions_closed_total{reason="queue_full"}') >
+        0
+      )
+    }
+    await waitFor('a bound to end the stream', ended, 20_000)
+    await waitFor('the stream on A to close', () => a.sessions.streamsOpen === 0, 20_000)
+    expect(sent).toBeLessThan(MESSAGES)
+    controller.abort()
+    await waitFor('the relays to end', () =>
+      b.metrics.registry.render().includes('sluice_relays_in_flight 0'),
+    )
+  }, 30_000)
+})
