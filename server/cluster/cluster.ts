@@ -2,7 +2,11 @@ import type { Logger } from '../observability/log.ts'
 import type { MetricsRegistry } from '../observability/metrics.ts'
 import type { InProcessChangeBus } from '../protocol/change-bus.ts'
 import type { SessionRegistry } from '../session/registry.ts'
-import { serviceUnavailable, transportErrorResponse } from '../transport/transport-error.ts'
+import {
+  clientGoneResponse,
+  serviceUnavailable,
+  transportErrorResponse,
+} from '../transport/transport-error.ts'
 import { RedisChangeBus } from './change-bus.ts'
 import { RedisLink } from './connection.ts'
 import { SessionDirectory } from './directory.ts'
@@ -149,10 +153,15 @@ export class Cluster {
       this.#directory.forgetStale(id, found.home)
       return undefined
     }
-    const body =
-      request.method === 'GET' || request.method === 'DELETE'
-        ? EMPTY
-        : new Uint8Array(await request.arrayBuffer())
+    let body = EMPTY
+    if (request.method !== 'GET' && request.method !== 'DELETE') {
+      try {
+        body = new Uint8Array(await request.arrayBuffer())
+      } catch {
+        // The client left mid-upload: nobody reads an answer, and nothing is relayed.
+        return clientGoneResponse()
+      }
+    }
     this.#relays.inc()
     // A legacy POST is answered (202) only once its home answered, so a client that waits for
     // each answer before its next POST (as the SDK does) keeps its messages in order: the home
@@ -173,7 +182,7 @@ export class Cluster {
     this.#home.abortAll()
     await this.#directory.removeAll()
     await this.#heartbeat.stop()
-    this.#link.close()
+    await this.#link.close()
   }
 
   #listen(): void {

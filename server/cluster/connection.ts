@@ -1,6 +1,9 @@
 import type { Redis as RedisClient, RedisOptions } from 'ioredis'
 import type { Logger } from '../observability/log.ts'
 
+/** How long closing waits for Redis to answer the commands already sent. */
+const CLOSE_GRACE_MS = 1_000
+
 /** Reconnect delay after the n-th failed attempt: quick at first, at most a second. */
 const retryDelayMs = (attempt: number) => Math.min(50 * attempt, 1_000)
 
@@ -86,8 +89,14 @@ export class RedisLink {
     }
   }
 
-  close(): void {
-    this.command.disconnect()
+  /** Closes both connections after the commands already sent (record deletions) are answered. */
+  async close(): Promise<void> {
     this.subscriber.disconnect()
+    if (this.command.status !== 'ready') {
+      this.command.disconnect()
+      return
+    }
+    await Promise.race([this.command.quit().catch(() => undefined), Bun.sleep(CLOSE_GRACE_MS)])
+    this.command.disconnect()
   }
 }

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import Redis from 'ioredis'
 import { createServer } from '../../server/index.ts'
 import { silentLogger } from '../../server/observability/log.ts'
 import { startServer } from '../helpers.ts'
@@ -81,6 +82,32 @@ describe('Streamable HTTP across two instances', () => {
         },
       })
     }
+  })
+})
+
+describe('leaving the cluster', () => {
+  test('an instance that stops removes its records: its sessions answer 404 on B without a relay', async () => {
+    const [a, b] = cluster.instances
+    if (!a || !b) throw new Error('two instances expected')
+    const { sessionId } = await initialize(a.url)
+    const redis = new Redis(cluster.redis.url)
+    try {
+      expect(await redis.exists(`sluice:session:${sessionId}`)).toBe(1)
+      await a.stop()
+      expect(
+        await redis.exists(`sluice:session:${sessionId}`, `sluice:instance:${a.instanceId}`),
+      ).toBe(0)
+    } finally {
+      redis.disconnect()
+    }
+    const response = await mcp(b.url, sessionId, {
+      method: 'POST',
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+    })
+    expect(response.status).toBe(404)
+    const text = b.metrics.registry.render()
+    expect(text).toContain('sluice_relays_total 0')
+    expect(text).toContain('sluice_relays_lost_total 0')
   })
 })
 
