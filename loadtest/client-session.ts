@@ -4,6 +4,7 @@ import { withTimeout } from './pool.ts'
 import type { SessionRef } from './session-check.ts'
 import { SseConnection } from './sse-connection.ts'
 import { STREAMABLE_PROTOCOL_VERSION, StreamableMcpSession } from './streamable-session.ts'
+import type { Route } from './target.ts'
 
 /** legacy HTTP+SSE, Streamable HTTP with a 2025 session, or stateless MCP 2026-07-28. */
 export type TransportKind = 'sse' | 'streamable' | 'modern'
@@ -24,19 +25,33 @@ export interface ClientSession {
   readonly ref: SessionRef | undefined
 }
 
+/** One server, or a route over two instances (the stream on one, the POSTs on another). */
+export type Where = URL | Route
+
+const routeOf = (where: Where): Route =>
+  where instanceof URL ? { streamBase: where, postBase: where } : where
+
 /**
  * Opens and initializes a session. `batches` asks for a Streamable HTTP session that may send
- * JSON-RPC batches (it negotiates 2025-03-26, the only revision that has them).
+ * JSON-RPC batches (it negotiates 2025-03-26, the only revision that has them). A 2026-07-28
+ * client has no stream to keep: it talks to the route's POST instance.
  */
 export async function openClientSession(
   kind: TransportKind,
-  base: URL,
+  where: Where,
   localAddress: string | undefined,
   timeoutMs: number,
   batches = false,
 ): Promise<ClientSession> {
+  const { streamBase, postBase } = routeOf(where)
   if (kind === 'sse') {
-    const session = await LegacyMcpSession.open(base, localAddress, timeoutMs)
+    const session = await LegacyMcpSession.open(
+      streamBase,
+      localAddress,
+      timeoutMs,
+      '/sse',
+      postBase,
+    )
     try {
       await session.initialize(timeoutMs)
     } catch (err) {
@@ -45,10 +60,12 @@ export async function openClientSession(
     }
     return new LegacyClientSession(session)
   }
-  if (kind === 'modern') return new ModernClientSession(new ModernMcpClient(base), localAddress)
+  if (kind === 'modern') {
+    return new ModernClientSession(new ModernMcpClient(postBase), localAddress)
+  }
   const version = batches ? '2025-03-26' : STREAMABLE_PROTOCOL_VERSION
   return new StreamableClientSession(
-    await StreamableMcpSession.open(base, timeoutMs, version),
+    await StreamableMcpSession.open(streamBase, timeoutMs, version, postBase),
     localAddress,
   )
 }
@@ -203,11 +220,12 @@ export interface OpenedStream {
 
 export async function openSessionStream(
   kind: TransportKind,
-  base: URL,
+  where: Where,
   localAddress: string | undefined,
   timeoutMs: number,
   sendRequest = true,
 ): Promise<OpenedStream> {
+  const { streamBase: base, postBase } = routeOf(where)
   if (kind === 'sse') {
     const connection = new SseConnection({
       base,
@@ -220,7 +238,8 @@ export async function openSessionStream(
       if (event.event !== 'endpoint') {
         throw new Error(`first event was '${event.event}', not 'endpoint'`)
       }
-      ref = { kind: 'sse', postUrl: new URL(event.data, base) }
+      const endpoint = new URL(event.data, base)
+      ref = { kind: 'sse', postUrl: new URL(endpoint.pathname + endpoint.search, postBase) }
     })
     opened.catch(() => {})
     return {
@@ -248,7 +267,12 @@ export async function openSessionStream(
       vanish: () => connection.reset(),
     }
   }
-  const session = await StreamableMcpSession.open(base, timeoutMs)
+  const session = await StreamableMcpSession.open(
+    base,
+    timeoutMs,
+    STREAMABLE_PROTOCOL_VERSION,
+    postBase,
+  )
   const connection = session.openStream(localAddress, sendRequest)
   return {
     connection,
@@ -265,7 +289,7 @@ export async function openSessionStream(
 function streamableRef(session: StreamableMcpSession): SessionRef {
   return {
     kind: 'streamable',
-    base: session.base,
+    base: session.postBase,
     sessionId: session.sessionId,
     protocolVersion: session.protocolVersion,
   }

@@ -27,7 +27,7 @@ const LOCAL_SLUICE_ARGS = (
 /** `bun run loadtest`: exits 0 on a passing verdict, 1 on a failing one, 2 on bad usage. */
 async function main(): Promise<number> {
   let options: LoadtestOptions
-  let target: Target
+  let targets: Target[]
   try {
     const parsed = parseOptions(process.argv.slice(2), process.env)
     if (parsed === 'help') {
@@ -35,15 +35,19 @@ async function main(): Promise<number> {
       return 0
     }
     options = parsed
-    target = options.target
-      ? externalTarget(options.target, options.targetPid, options.allowRemote)
-      : await startLocalSluice(
-          LOCAL_SLUICE_ARGS(
-            options.serverSendDeadlineMs,
-            options.serverSessionTtlMs,
-            options.serverMaxBufferedBytes,
-          ),
+    targets = options.target
+      ? options.target.map((url, i) =>
+          externalTarget(url, options.targetPid?.[i], options.allowRemote),
         )
+      : [
+          await startLocalSluice(
+            LOCAL_SLUICE_ARGS(
+              options.serverSendDeadlineMs,
+              options.serverSessionTtlMs,
+              options.serverMaxBufferedBytes,
+            ),
+          ),
+        ]
   } catch (err) {
     if (err instanceof OptionsError || err instanceof RemoteTargetError) {
       console.error(`loadtest: ${err.message}`)
@@ -52,10 +56,10 @@ async function main(): Promise<number> {
     throw err
   }
   console.log(
-    `loadtest: target ${target.base.href}${target.managed ? ' (local sluice)' : ''}, transport ${options.transport}, seed ${options.seed}`,
+    `loadtest: target ${targets.map((t) => t.base.href).join(',')}${targets.some((t) => t.managed) ? ' (local sluice)' : ''}${targets.length > 1 ? `, POSTs to the ${options.postTarget} instance` : ''}, transport ${options.transport}, seed ${options.seed}`,
   )
   try {
-    const report = await runLoadtest(target, options, (s) => {
+    const report = await runLoadtest(targets, options, (s) => {
       const failed = s.verdict.checks.filter((c) => !c.passed)
       const unmeasured = s.verdict.checks.filter((c) => !c.measured)
       console.log(
@@ -70,7 +74,7 @@ async function main(): Promise<number> {
     console.log(`\n${markdown}`)
     return report.passed ? 0 : 1
   } finally {
-    await target.stop()
+    await Promise.all(targets.map((t) => t.stop()))
   }
 }
 

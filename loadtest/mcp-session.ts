@@ -39,14 +39,27 @@ export class LegacyMcpSession {
     }
   }
 
-  /** Opens `GET /sse` (or `path`) and waits for the endpoint frame. */
-  static async open(base: URL, localAddress: string | undefined, timeoutMs: number, path = '/sse') {
+  /**
+   * Opens `GET /sse` (or `path`) and waits for the endpoint frame. With `postBase`, the session's
+   * POSTs go to that instance instead (the endpoint's path and query, on another host:port).
+   */
+  static async open(
+    base: URL,
+    localAddress: string | undefined,
+    timeoutMs: number,
+    path = '/sse',
+    postBase: URL = base,
+  ) {
     const connection = new SseConnection({ base, path, ...(localAddress ? { localAddress } : {}) })
     try {
       const first = await withTimeout(connection.firstEvent, timeoutMs, 'the endpoint frame')
       if (first.event !== 'endpoint')
         throw new Error(`first event was '${first.event}', not 'endpoint'`)
-      return new LegacyMcpSession(connection, new URL(first.data, base))
+      const endpoint = new URL(first.data, base)
+      return new LegacyMcpSession(
+        connection,
+        new URL(endpoint.pathname + endpoint.search, postBase),
+      )
     } catch (err) {
       connection.reset()
       throw err

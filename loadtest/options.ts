@@ -11,9 +11,10 @@ const Int = (minimum: number, maximum: number) => Type.Integer({ minimum, maximu
 
 /** Every flag of `bun run loadtest`; each is `--kebab-case` on the command line. */
 export const LoadtestOptionsSchema = Type.Object({
-  target: Type.Optional(Type.String()),
-  targetPid: Type.Optional(Int(1, 2 ** 22)),
-  metricsUrl: Type.Optional(Type.String()),
+  target: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+  targetPid: Type.Optional(Type.Array(Int(1, 2 ** 22), { minItems: 1 })),
+  metricsUrl: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+  postTarget: Type.Union([Type.Literal('other'), Type.Literal('same')]),
   allowRemote: Type.Boolean(),
   transport: Type.Union([Type.Literal('sse'), Type.Literal('streamable'), Type.Literal('modern')]),
   scenarios: Type.Array(Type.Union(SCENARIOS.map((s) => Type.Literal(s))), { minItems: 1 }),
@@ -51,6 +52,7 @@ export const LoadtestOptionsSchema = Type.Object({
 export type LoadtestOptions = Static<typeof LoadtestOptionsSchema>
 
 export const DEFAULT_OPTIONS: LoadtestOptions = {
+  postTarget: 'other',
   allowRemote: false,
   transport: 'sse',
   scenarios: [...SCENARIOS],
@@ -94,6 +96,9 @@ const envName = (key: string) => `LOADTEST_${key.replace(/[A-Z]/g, (c) => `_${c}
 
 type Key = keyof LoadtestOptions
 
+/** Options that take a comma-separated list (or a repeated flag). */
+const LIST_KEYS: ReadonlySet<Key> = new Set(['scenarios', 'target', 'targetPid', 'metricsUrl'])
+
 /** One flag per option, `--kebab-case`, with its `LOADTEST_SNAKE_CASE` environment variable. */
 export function loadtestFlags(): FlagSpec[] {
   return (Object.keys(LoadtestOptionsSchema.properties) as Key[]).map((key) => {
@@ -102,7 +107,7 @@ export function loadtestFlags(): FlagSpec[] {
     return {
       flag: kebab(key),
       env: envName(key),
-      kind: key === 'scenarios' ? 'list' : schema.type === 'boolean' ? 'switch' : 'value',
+      kind: LIST_KEYS.has(key) ? 'list' : schema.type === 'boolean' ? 'switch' : 'value',
       description: FLAG_HELP[key],
       ...(fallback === undefined
         ? {}
@@ -132,7 +137,7 @@ export function parseOptions(
   for (const key of Object.keys(LoadtestOptionsSchema.properties) as Key[]) {
     const values = parsed.values.get(kebab(key))
     if (values === undefined) continue
-    raw[key] = key === 'scenarios' ? values : values[values.length - 1]
+    raw[key] = LIST_KEYS.has(key) ? values : values[values.length - 1]
   }
   // The 2026 era has no sessions to churn and pushes nothing unasked (slow): its scenarios differ.
   if (raw.transport === 'modern' && !parsed.values.has('--scenarios')) {
@@ -149,6 +154,17 @@ export function parseOptions(
   if (chosen.transport === 'modern' && unfit.length > 0) {
     throw new OptionsError(
       `--scenarios: ${unfit.join(', ')} cannot run with --transport modern (it runs ${MODERN_SCENARIOS.join(', ')})`,
+    )
+  }
+  const targets = chosen.target?.length ?? 0
+  if (chosen.targetPid && chosen.targetPid.length !== targets) {
+    throw new OptionsError(
+      `--target-pid: give one pid per --target, in the same order (${targets} targets, ${chosen.targetPid.length} pids)`,
+    )
+  }
+  if (chosen.metricsUrl && chosen.metricsUrl.length !== 1 && chosen.metricsUrl.length !== targets) {
+    throw new OptionsError(
+      `--metrics-url: give one URL for the whole deployment or one per --target (${targets} targets, ${chosen.metricsUrl.length} URLs)`,
     )
   }
   return chosen
@@ -169,10 +185,14 @@ export function usage(): string {
 }
 
 const FLAG_HELP: Record<Key, string> = {
-  target: 'base URL of a server you run, e.g. http://127.0.0.1:3000',
-  targetPid: "the target's process id, to read its CPU, memory and fds from /proc",
+  target:
+    'base URL of a server you run, e.g. http://127.0.0.1:3000; several (comma-separated) are instances of one deployment: sessions are spread over them',
+  targetPid:
+    "each target's process id, in the same order, to read CPU, memory and fds from /proc (summed)",
   metricsUrl:
-    "Prometheus endpoint with sluice metric names (default: the target's /metrics, if any)",
+    "Prometheus endpoint(s) with sluice metric names: one per target, or one for all (default: each target's /metrics, summed)",
+  postTarget:
+    "with several targets, where a session's POSTs go: other (the next instance, never the one holding the session's stream: the worst case) or same; 2026-07-28 clients take the instances in turn",
   allowRemote: 'allow a target that is not a loopback address',
   transport:
     'sse (legacy HTTP+SSE, /sse), streamable (Streamable HTTP with 2025 sessions, /mcp) or modern (stateless MCP 2026-07-28 on /mcp: rpc, hold of listen streams, storm)',

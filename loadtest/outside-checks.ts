@@ -35,9 +35,12 @@ export async function reapCheck(
   return result
 }
 
-/** A fresh session initializes and answers ping (which every MCP server must). */
+/**
+ * A fresh session initializes and answers ping (which every MCP server must), on every instance:
+ * with several, the session is created on one and pinged through the next, as the load was.
+ */
 export async function liveness(
-  target: Target,
+  targets: readonly Target[],
   transport: TransportKind,
   timeoutMs: number,
 ): Promise<Check> {
@@ -49,14 +52,20 @@ export async function liveness(
       : 'liveness: a fresh session initializes and answers ping'
   const limit = Math.max(timeoutMs, LIVENESS_TIMEOUT_MS)
   const started = performance.now()
+  let at = ''
   try {
-    const session = await openClientSession(transport, target.base, undefined, limit)
-    try {
-      const reply = await session.request(method, {}, limit)
-      if (!reply.message.result)
-        throw new Error(`${method} answered ${JSON.stringify(reply.message)}`)
-    } finally {
-      session.end()
+    for (const [i, target] of targets.entries()) {
+      const next = targets[(i + 1) % targets.length] ?? target
+      at = targets.length > 1 ? ` (${target.base.host} then ${next.base.host})` : ''
+      const route = { streamBase: target.base, postBase: next.base }
+      const session = await openClientSession(transport, route, undefined, limit)
+      try {
+        const reply = await session.request(method, {}, limit)
+        if (!reply.message.result)
+          throw new Error(`${method} answered ${JSON.stringify(reply.message)}`)
+      } finally {
+        session.end()
+      }
     }
     // Let the server see the probe leave, so the next baseline is clean.
     await Bun.sleep(50)
@@ -69,7 +78,7 @@ export async function liveness(
       value: null,
       limit,
       unit: 'ms',
-      detail: `failed: ${(err as Error).message}`,
+      detail: `failed${at}: ${(err as Error).message}`,
     }
   }
 }

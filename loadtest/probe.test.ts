@@ -50,4 +50,31 @@ describe('ServerProbe', () => {
     expect(snapshot).toMatchObject({ sessionsOpen: 3, streamsOpen: 2 })
     expect(probe.metricsUnavailable).toBeUndefined()
   })
+
+  test('several instances: every series is summed; one that does not answer empties the read', async () => {
+    const a = serve(() => new Response('sluice_sessions_open 3\nsluice_streams_evicted_total 1\n'))
+    const b = serve(() => new Response('sluice_sessions_open 4\nsluice_streams_evicted_total 5\n'))
+    const probe = new ServerProbe([target(a), target(b)])
+    const metrics = await probe.metrics()
+    expect(metrics.get('sluice_sessions_open')).toBe(7)
+    expect(metrics.get('sluice_streams_evicted_total')).toBe(6)
+    const down = serve(() => new Response('gone', { status: 503 }))
+    const partial = new ServerProbe([target(a), target(down)])
+    expect((await partial.snapshot()).sessionsOpen).toBeUndefined()
+    expect(partial.metricsUnavailable).toBe('GET /metrics answered 503')
+  })
+
+  test('several local instances: /proc figures are the sum over their pids', async () => {
+    const base = serve(() => new Response('not found', { status: 404 }))
+    const one = await new ServerProbe(target(base, process.pid)).snapshot()
+    const two = await new ServerProbe([
+      target(base, process.pid),
+      target(base, process.pid),
+    ]).snapshot()
+    // The same process twice: about twice its figures (RSS moves a little between reads).
+    expect(two.rssBytes).toBeGreaterThan((one.rssBytes ?? Number.NaN) * 1.5)
+    expect(two.fds).toBeGreaterThan((one.fds ?? Number.NaN) * 1.5)
+    const missing = await new ServerProbe([target(base, process.pid), target(base)]).snapshot()
+    expect(missing.rssBytes).toBeUndefined()
+  })
 })

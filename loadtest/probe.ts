@@ -28,61 +28,99 @@ const METRICS_TIMEOUT_MS = 5_000
 /**
  * Reads the server's state: its metrics endpoint (sluice's /metrics, or `metricsUrl`) when it
  * answers, /proc when the server runs here (`target.pid`). Never throws for what is missing.
+ * Given several instances, every figure is their sum (sessions open everywhere, streams evicted
+ * by all, CPU of every process), so that one verdict judges the whole deployment.
  */
 export class ServerProbe {
-  readonly #metricsUrl: URL
-  /** Why the metrics endpoint gave nothing, after the first read that failed. */
+  readonly #targets: readonly Target[]
+  readonly #metricsUrls: readonly URL[]
+  /** Why a metrics endpoint gave nothing, after the last read that failed. */
   metricsUnavailable: string | undefined
 
-  constructor(
-    private readonly target: Target,
-    metricsUrl?: string,
-  ) {
-    this.#metricsUrl = metricsUrl ? new URL(metricsUrl) : new URL('/metrics', target.base)
+  /**
+   * @param metricsUrl one per target, in the same order (default: each target's /metrics); one
+   * alone stands for the whole deployment (a Prometheus that exports the sum).
+   */
+  constructor(targets: Target | readonly Target[], metricsUrl?: string | readonly string[]) {
+    this.#targets = Array.isArray(targets) ? targets : [targets as Target]
+    const given =
+      metricsUrl === undefined ? [] : typeof metricsUrl === 'string' ? [metricsUrl] : metricsUrl
+    this.#metricsUrls =
+      given.length > 0
+        ? given.map((url) => new URL(url))
+        : this.#targets.map((t) => new URL('/metrics', t.base))
   }
 
+  /**
+   * Every series, summed over the instances' endpoints; empty when one of them does not answer
+   * (a partial sum would look like sessions closed).
+   */
   async metrics(): Promise<Map<string, number>> {
-    try {
-      const response = await fetch(this.#metricsUrl, {
-        signal: AbortSignal.timeout(METRICS_TIMEOUT_MS),
-      })
-      const text = await response.text()
-      if (!response.ok) {
-        this.metricsUnavailable = `GET ${this.#metricsUrl.pathname} answered ${response.status}`
-        return new Map()
-      }
-      const metrics = parsePrometheus(text)
-      this.metricsUnavailable = metrics.has('sluice_sessions_open')
-        ? undefined
-        : `${this.#metricsUrl.pathname} has no sluice_sessions_open`
-      return metrics
-    } catch (err) {
-      this.metricsUnavailable = `GET ${this.#metricsUrl.pathname} failed: ${(err as Error).message}`
-      return new Map()
+    const reads = await Promise.all(this.#metricsUrls.map((url) => readMetrics(url)))
+    this.metricsUnavailable = reads.find((r) => r.unavailable)?.unavailable
+    if (reads.some((r) => r.metrics === undefined)) return new Map()
+    const sum = new Map<string, number>()
+    for (const { metrics } of reads) {
+      for (const [series, value] of metrics ?? []) sum.set(series, (sum.get(series) ?? 0) + value)
     }
+    return sum
   }
 
   async snapshot(): Promise<ServerSnapshot> {
     const metrics = await this.metrics()
-    const pid = this.target.pid
     return {
       sessionsOpen: metrics.get('sluice_sessions_open'),
       streamsOpen: metrics.get('sluice_sse_streams_open'),
       requestsInFlight: metrics.get('sluice_requests_in_flight'),
       subscriptionsOpen: metrics.get('sluice_subscriptions_open'),
-      rssBytes: pid ? procRssBytes(pid) : metrics.get('process_resident_memory_bytes'),
-      fds: pid ? procFdCount(pid) : metrics.get('process_open_fds'),
-      ownConnections: countOwnConnections(Number(this.target.base.port || 80)),
-      cpuSeconds: pid ? procCpuSeconds(pid) : metrics.get('process_cpu_seconds_total'),
+      rssBytes: this.#fromProc(procRssBytes) ?? metrics.get('process_resident_memory_bytes'),
+      fds: this.#fromProc(procFdCount) ?? metrics.get('process_open_fds'),
+      ownConnections: this.#targets.reduce(
+        (n, t) => n + countOwnConnections(Number(t.base.port || 80)),
+        0,
+      ),
+      cpuSeconds: this.#fromProc(procCpuSeconds) ?? metrics.get('process_cpu_seconds_total'),
       metrics,
     }
   }
 
   /** CPU seconds used by the server so far; from /proc when local, without touching the server. */
   async cpuSeconds(): Promise<number | undefined> {
-    const pid = this.target.pid
-    if (pid) return procCpuSeconds(pid)
-    return (await this.metrics()).get('process_cpu_seconds_total')
+    return this.#fromProc(procCpuSeconds) ?? (await this.metrics()).get('process_cpu_seconds_total')
+  }
+
+  /** A /proc figure summed over every target, when every one has a pid that can be read. */
+  #fromProc(read: (pid: number) => number | undefined): number | undefined {
+    let sum = 0
+    for (const { pid } of this.#targets) {
+      const value = pid ? read(pid) : undefined
+      if (value === undefined) return undefined
+      sum += value
+    }
+    return sum
+  }
+}
+
+/** One metrics endpoint's series (none when it did not answer), and why sluice's are missing. */
+async function readMetrics(
+  url: URL,
+): Promise<{ metrics: Map<string, number> | undefined; unavailable: string | undefined }> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(METRICS_TIMEOUT_MS) })
+    const text = await response.text()
+    if (!response.ok) {
+      return { metrics: undefined, unavailable: `GET ${url.pathname} answered ${response.status}` }
+    }
+    const metrics = parsePrometheus(text)
+    const unavailable = metrics.has('sluice_sessions_open')
+      ? undefined
+      : `${url.pathname} has no sluice_sessions_open`
+    return { metrics, unavailable }
+  } catch (err) {
+    return {
+      metrics: undefined,
+      unavailable: `GET ${url.pathname} failed: ${(err as Error).message}`,
+    }
   }
 }
 

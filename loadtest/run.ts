@@ -10,7 +10,7 @@ import { runSlow } from './scenarios/slow.ts'
 import { runStorm } from './scenarios/storm.ts'
 import { AbandonedSessions } from './session-check.ts'
 import { SourceAddresses } from './source-addresses.ts'
-import type { Target } from './target.ts'
+import { type PostTarget, type Target, TargetSet } from './target.ts'
 import { judge } from './verdict.ts'
 
 /** Sessions left by a scenario that the verdict asks the server about. */
@@ -64,14 +64,17 @@ function scenario(
  * `onScenario` sees each report as it is made.
  */
 export async function runLoadtest(
-  target: Target,
+  target: Target | readonly Target[],
   options: LoadtestOptions,
   onScenario: (report: ScenarioReport) => void = () => {},
 ): Promise<Report> {
-  const ipv4Loopback = /^127\./.test(target.base.hostname)
+  const members = Array.isArray(target) ? target : [target as Target]
+  const targets = new TargetSet(members, options.postTarget as PostTarget)
+  const ipv4Loopback = members.every((t) => /^127\./.test(t.base.hostname))
   const ctx: ScenarioContext = {
-    target,
-    probe: new ServerProbe(target, options.metricsUrl),
+    target: targets.first,
+    targets,
+    probe: new ServerProbe(members, options.metricsUrl),
     sources: new SourceAddresses(options.sourceAddresses, ipv4Loopback),
     progress: new Progress(),
     stepTimeoutMs: options.stepTimeoutMs,
@@ -81,8 +84,8 @@ export async function runLoadtest(
   const report: Report = {
     tool: 'sluice-loadtest',
     startedAt: new Date().toISOString(),
-    target: target.base.href,
-    managedTarget: target.managed,
+    target: targets.label,
+    managedTarget: members.every((t) => t.managed),
     seed: options.seed,
     transport: options.transport,
     options: { ...options },
@@ -93,7 +96,7 @@ export async function runLoadtest(
     const baseline = await ctx.probe.snapshot()
     const result = await scenario(name, ctx, options)
     const verdict = await judge(
-      target,
+      members,
       options.transport,
       ctx.probe,
       baseline,

@@ -15,16 +15,23 @@ export class StreamableMcpSession {
   #nextId = 1
 
   private constructor(
+    /** Where the session was created and its standalone stream is opened. */
     readonly base: URL,
     readonly sessionId: string,
     readonly protocolVersion: string,
+    /** Where every later POST (and the DELETE) goes: `base`, or another instance. */
+    readonly postBase: URL,
   ) {}
 
-  /** initialize (and notifications/initialized); the session id comes back in Mcp-Session-Id. */
+  /**
+   * initialize on `base` (and notifications/initialized); the session id comes back in
+   * Mcp-Session-Id. Every later request goes to `postBase`.
+   */
   static async open(
     base: URL,
     timeoutMs: number,
     protocolVersion = STREAMABLE_PROTOCOL_VERSION,
+    postBase: URL = base,
   ): Promise<StreamableMcpSession> {
     const started = performance.now()
     const response = await withTimeout(
@@ -52,7 +59,7 @@ export class StreamableMcpSession {
         `initialize failed: HTTP ${response.status} ${reply.message.error?.message ?? 'without Mcp-Session-Id'}`,
       )
     }
-    const session = new StreamableMcpSession(base, sessionId, protocolVersion)
+    const session = new StreamableMcpSession(base, sessionId, protocolVersion, postBase)
     await session.#post({ jsonrpc: '2.0', method: 'notifications/initialized' }, 'application/json')
     return session
   }
@@ -88,7 +95,7 @@ export class StreamableMcpSession {
     localAddress?: string,
   ) {
     const connection = new SseConnection({
-      base: this.base,
+      base: this.postBase,
       path: '/mcp',
       method: 'POST',
       headers: this.headers,
@@ -118,7 +125,7 @@ export class StreamableMcpSession {
       params: r.params,
     }))
     const connection = new SseConnection({
-      base: this.base,
+      base: this.postBase,
       path: '/mcp',
       method: 'POST',
       headers: this.headers,
@@ -144,7 +151,7 @@ export class StreamableMcpSession {
 
   /** Ends the session politely (DELETE). */
   async delete(): Promise<void> {
-    const response = await fetch(new URL('/mcp', this.base), {
+    const response = await fetch(new URL('/mcp', this.postBase), {
       method: 'DELETE',
       headers: this.headers,
     })
@@ -152,7 +159,7 @@ export class StreamableMcpSession {
   }
 
   #post(body: unknown, accept: string): Promise<Response> {
-    return fetch(new URL('/mcp', this.base), {
+    return fetch(new URL('/mcp', this.postBase), {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept, ...this.headers },
       body: JSON.stringify(body),

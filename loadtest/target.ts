@@ -35,6 +35,55 @@ export function externalTarget(url: string, pid: number | undefined, allowRemote
   return { base, pid, managed: false, stop: async () => {} }
 }
 
+/** Where each session's POSTs go when there are several targets. */
+export type PostTarget = 'other' | 'same'
+
+/** Where one session talks: its stream (and its home, where it was created) and its POSTs. */
+export interface Route {
+  streamBase: URL
+  postBase: URL
+}
+
+/**
+ * The instances of one deployment under load. Sessions are spread over them in turn; with
+ * `other` (the worst case), every POST of a session goes to the next instance, never the one
+ * holding its stream, so every request must travel between instances to reach its session.
+ */
+export class TargetSet {
+  #next = 0
+
+  constructor(
+    readonly members: readonly Target[],
+    readonly postTarget: PostTarget = 'other',
+  ) {
+    if (members.length === 0) throw new Error('a load test needs at least one target')
+  }
+
+  /** The first instance: what one-instance checks (cancel latency) measure. */
+  get first(): Target {
+    return this.members[0] as Target
+  }
+
+  /** The next session's route, round-robin over the instances. */
+  route(): Route {
+    const n = this.members.length
+    const at = this.#next++ % n
+    const stream = this.members[at] as Target
+    const post = this.postTarget === 'same' ? stream : (this.members[(at + 1) % n] as Target)
+    return { streamBase: stream.base, postBase: post.base }
+  }
+
+  /** The next instance for one stateless request (2026-07-28): plain round-robin. */
+  nextBase(): URL {
+    return (this.members[this.#next++ % this.members.length] as Target).base
+  }
+
+  /** Every instance's base URL, comma-separated, for the report. */
+  get label(): string {
+    return this.members.map((t) => t.base.href).join(',')
+  }
+}
+
 const SERVER_ENTRY = new URL('../server/main.ts', import.meta.url).pathname
 const START_TIMEOUT_MS = 15_000
 

@@ -32,7 +32,7 @@ const minus = (a: number | undefined, b: number | undefined) =>
  * liveness. What cannot be seen is reported as not available, never guessed.
  */
 export async function judge(
-  target: Target,
+  targets: readonly Target[],
   transport: TransportKind,
   probe: ServerProbe,
   baseline: ServerSnapshot,
@@ -74,9 +74,10 @@ export async function judge(
   after = await probe.snapshot()
 
   const noMetrics = probe.metricsUnavailable ?? 'the metrics endpoint has no such series'
-  const noProcess = target.pid
-    ? `cannot read /proc/${target.pid}`
-    : 'pass --target-pid (a local server) or export process_* metrics'
+  const pids = targets.map((t) => t.pid)
+  const noProcess = pids.every((pid) => pid)
+    ? `cannot read /proc/${pids.join(', /proc/')}`
+    : 'pass --target-pid (a local server; one per target) or export process_* metrics'
   const rssGrowth = minus(after.rssBytes, baseline.rssBytes)
   const checks = [
     ...extra,
@@ -141,7 +142,7 @@ export async function judge(
       true,
       noProcess,
     ),
-    await liveness(target, transport, options.stepTimeoutMs),
+    await liveness(targets, transport, options.stepTimeoutMs),
   ]
   return { passed: checks.every((c) => c.passed), settleMs, checks }
 }

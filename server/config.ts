@@ -65,6 +65,7 @@ export const ConfigSchema = Type.Object({
   cacheScope: Type.Union([Type.Literal('public'), Type.Literal('private')], {
     description: 'public, private',
   }),
+  workers: Int(1, 256, 'processes serving the port (more than 1 needs --redis-url)'),
   profile: Type.Union([Type.Literal('default'), Type.Literal('conformance')], {
     description: 'default, conformance',
   }),
@@ -118,6 +119,7 @@ export const DEFAULT_CONFIG: Config = {
   maxCallsInFlight: 10_000,
   requestStateKey: '',
   cacheScope: 'public',
+  workers: 1,
   profile: 'default',
   redisUrl: '',
   instanceId: '',
@@ -161,6 +163,7 @@ export const SETTINGS: ReadonlyArray<{ key: Key; flag: string; env: string }> = 
   { key: 'maxCallsInFlight', flag: '--max-calls-in-flight', env: 'MAX_CALLS_IN_FLIGHT' },
   { key: 'requestStateKey', flag: '--request-state-key', env: 'REQUEST_STATE_KEY' },
   { key: 'cacheScope', flag: '--cache-scope', env: 'CACHE_SCOPE' },
+  { key: 'workers', flag: '--workers', env: 'WORKERS' },
   { key: 'profile', flag: '--profile', env: 'PROFILE' },
   { key: 'redisUrl', flag: '--redis-url', env: 'REDIS_URL' },
   { key: 'instanceId', flag: '--instance-id', env: 'INSTANCE_ID' },

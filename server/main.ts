@@ -2,6 +2,15 @@
 import { readServerCommand, serverHelp } from './command-line.ts'
 import { ConfigError } from './config.ts'
 import { Sluice } from './create-server.ts'
+import { createLogger } from './observability/log.ts'
+import { checkWorkerSettings, superviseWorkers } from './process/supervisor.ts'
+import {
+  announceListening,
+  onSupervisorGone,
+  readWorkerRole,
+  type WorkerRole,
+  workerLogger,
+} from './process/worker-role.ts'
 import { SluiceServer } from './server.ts'
 import { loadToolModules, ToolModuleError } from './tool-modules.ts'
 
@@ -10,11 +19,14 @@ const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const
 /**
  * `sluice` (`bun run server`): read the command line, load `--tools` modules, start. The first
  * SIGINT/SIGTERM drains and exits 0; a second one exits at once. `--help` prints every flag.
+ * With `--workers N` (N > 1) this process supervises N workers that serve the port.
  */
 async function main(): Promise<void> {
   let command: ReturnType<typeof readServerCommand>
+  const role = readWorkerRole(process.env)
   try {
     command = readServerCommand(process.argv.slice(2), process.env)
+    if (command !== 'help' && !role) checkWorkerSettings(command.config)
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`sluice: ${err.message}`)
@@ -26,7 +38,21 @@ async function main(): Promise<void> {
     console.log(serverHelp())
     process.exit(0)
   }
+  if (command.config.workers > 1 && !role) {
+    process.exit(
+      await superviseWorkers({
+        config: command.config,
+        argv: process.argv.slice(2),
+        env: process.env,
+        entry: import.meta.path,
+        logger: createLogger({ level: command.config.logLevel }),
+      }),
+    )
+  }
   const server = new SluiceServer(command.config, {
+    ...(role
+      ? { logger: workerLogger(createLogger({ level: command.config.logLevel }), role) }
+      : {}),
     builtinTools: command.demoTools,
     serverInfo: command.serverInfo,
   })
@@ -44,7 +70,8 @@ async function main(): Promise<void> {
     }
     throw err
   }
-  server.listen()
+  if (role) serveAsWorker(server, role)
+  else server.listen()
   let stopping = false
   const onSignal = (signal: keyof typeof SIGNAL_EXIT_CODES) => {
     if (stopping) {
@@ -63,6 +90,19 @@ async function main(): Promise<void> {
   }
   process.on('SIGINT', () => onSignal('SIGINT'))
   process.on('SIGTERM', () => onSignal('SIGTERM'))
+  // Orphaned (the supervisor was killed): drain as if told to stop, rather than hold the port.
+  if (role) onSupervisorGone(() => onSignal('SIGTERM'))
+}
+
+/** Listens on the port shared with the other workers, counted and announced to the supervisor. */
+function serveAsWorker(server: SluiceServer, role: WorkerRole): void {
+  server.metrics.registry.gauge(
+    'sluice_worker_restarts_total',
+    'Times the supervisor restarted this worker slot (after a crash) before this process.',
+    () => role.restarts,
+    'counter',
+  )
+  announceListening(server.listen({ reusePort: true }))
 }
 
 await main()

@@ -352,11 +352,16 @@ export class SluiceServer {
     return this.#url
   }
 
-  /** Starts listening on the configured host and port (0: the OS picks). */
-  listen(): URL {
+  /**
+   * Starts listening on the configured host and port (0: the OS picks). `reusePort` lets other
+   * processes bind the same port and share its connections (`--workers`); without it a port in
+   * use is an error, never a silent share.
+   */
+  listen(options: { reusePort?: boolean } = {}): URL {
     this.#app.listen({
       hostname: this.config.host,
       port: this.config.port,
+      reusePort: options.reusePort ?? false,
       // Our own limit answers with a JSON-RPC body; Bun's is only a backstop.
       maxRequestBodySize: Math.max(this.config.maxBodyBytes * 2, 16 * 1024 * 1024),
     })

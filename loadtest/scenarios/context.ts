@@ -11,11 +11,14 @@ import type { ServerProbe } from '../probe.ts'
 import type { Progress } from '../progress.ts'
 import type { AbandonedSessions } from '../session-check.ts'
 import type { SourceAddresses } from '../source-addresses.ts'
-import type { Target } from '../target.ts'
+import type { Target, TargetSet } from '../target.ts'
 
 /** What every scenario gets. */
 export interface ScenarioContext {
+  /** The first instance (one-instance measures, such as cancel latency). */
   target: Target
+  /** Every instance; each session takes the next route over them. */
+  targets: TargetSet
   probe: ServerProbe
   sources: SourceAddresses
   progress: Progress
@@ -45,7 +48,7 @@ export const MIB = 2 ** 20
 export function openStream(ctx: ScenarioContext, sendRequest = true): Promise<OpenedStream> {
   return openSessionStream(
     ctx.transport,
-    ctx.target.base,
+    ctx.targets.route(),
     ctx.sources.take(),
     ctx.stepTimeoutMs,
     sendRequest,
@@ -81,7 +84,7 @@ export class ErrorTally {
 export function openMcpSession(ctx: ScenarioContext, batches = false): Promise<ClientSession> {
   return openClientSession(
     ctx.transport,
-    ctx.target.base,
+    ctx.targets.route(),
     ctx.sources.take(),
     ctx.stepTimeoutMs,
     batches,

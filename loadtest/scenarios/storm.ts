@@ -140,7 +140,7 @@ async function abortInPhase(ctx: ScenarioContext, phase: StormPhase): Promise<vo
   if (ctx.transport === 'modern' && phase === 'before_headers') {
     // A 2026 call answered in auto mode sends no byte before its result: reset while it runs.
     const params = { name: 'sleep', arguments: { seconds: 30 } }
-    const connection = new ModernMcpClient(ctx.target.base).open(
+    const connection = new ModernMcpClient(ctx.targets.nextBase()).open(
       'tools/call',
       params,
       ctx.sources.take(),
