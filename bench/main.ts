@@ -8,6 +8,7 @@ import {
   switchOn,
   UsageError,
 } from '../cli/flags.ts'
+import { benchCluster } from './cluster.ts'
 import { measureIdle, measurePosts, measureThroughput } from './measure.ts'
 import { PEERS } from './peers.ts'
 import { type BenchReport, type PeerResult, renderMarkdown } from './report.ts'
@@ -153,6 +154,7 @@ async function main(): Promise<number> {
     ),
   )
   console.log(markdown)
+  if (!only || 'cluster'.startsWith(only)) console.log(await benchCluster(mode, RESULTS))
   return 0
 }
 
