@@ -1,7 +1,7 @@
 import { type Check, check, notMeasured } from './check.ts'
 import { openClientSession, type TransportKind } from './client-session.ts'
 import { type SessionRef, sessionStillOpen } from './session-check.ts'
-import type { Target } from './target.ts'
+import type { TargetSet } from './target.ts'
 
 // Checks made from outside the server, as any MCP client could: they judge any MCP server.
 
@@ -37,10 +37,11 @@ export async function reapCheck(
 
 /**
  * A fresh session initializes and answers ping (which every MCP server must), on every instance:
- * with several, the session is created on one and pinged through the next, as the load was.
+ * with several, the session is created on one and pinged through the next when the load's POSTs
+ * went to the other instance.
  */
 export async function liveness(
-  targets: readonly Target[],
+  { members: targets, postTarget }: TargetSet,
   transport: TransportKind,
   timeoutMs: number,
 ): Promise<Check> {
@@ -55,8 +56,8 @@ export async function liveness(
   let at = ''
   try {
     for (const [i, target] of targets.entries()) {
-      const next = targets[(i + 1) % targets.length] ?? target
-      at = targets.length > 1 ? ` (${target.base.host} then ${next.base.host})` : ''
+      const next = postTarget === 'same' ? target : (targets[(i + 1) % targets.length] ?? target)
+      at = targets.length > 1 ? ` (${target.base.host}, POSTs to ${next.base.host})` : ''
       const route = { streamBase: target.base, postBase: next.base }
       const session = await openClientSession(transport, route, undefined, limit)
       try {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'bun:test'
-import { ServerProbe } from './probe.ts'
+import { ServerProbe, withoutInstanceLabel } from './probe.ts'
 import type { Target } from './target.ts'
 
 const servers: Array<{ stop(force?: boolean): unknown }> = []
@@ -62,6 +62,19 @@ describe('ServerProbe', () => {
     const partial = new ServerProbe([target(a), target(down)])
     expect((await partial.snapshot()).sessionsOpen).toBeUndefined()
     expect(partial.metricsUnavailable).toBe('GET /metrics answered 503')
+  })
+
+  test('the instance label of a cluster member is dropped, so that instances add up', async () => {
+    expect(withoutInstanceLabel('sluice_sessions_open{instance="a1"}')).toBe('sluice_sessions_open')
+    expect(withoutInstanceLabel('x_total{instance="a1",reason="idle_ttl"}')).toBe(
+      'x_total{reason="idle_ttl"}',
+    )
+    expect(withoutInstanceLabel('x_total{reason="idle_ttl",instance="a1"}')).toBe(
+      'x_total{reason="idle_ttl"}',
+    )
+    const a = serve(() => new Response('sluice_sessions_open{instance="a"} 2\n'))
+    const b = serve(() => new Response('sluice_sessions_open{instance="b"} 5\n'))
+    expect((await new ServerProbe([target(a), target(b)]).snapshot()).sessionsOpen).toBe(7)
   })
 
   test('several local instances: /proc figures are the sum over their pids', async () => {

@@ -111,7 +111,11 @@ async function readMetrics(
     if (!response.ok) {
       return { metrics: undefined, unavailable: `GET ${url.pathname} answered ${response.status}` }
     }
-    const metrics = parsePrometheus(text)
+    const metrics = new Map<string, number>()
+    for (const [series, value] of parsePrometheus(text)) {
+      const key = withoutInstanceLabel(series)
+      metrics.set(key, (metrics.get(key) ?? 0) + value)
+    }
     const unavailable = metrics.has('sluice_sessions_open')
       ? undefined
       : `${url.pathname} has no sluice_sessions_open`
@@ -122,6 +126,18 @@ async function readMetrics(
       unavailable: `GET ${url.pathname} failed: ${(err as Error).message}`,
     }
   }
+}
+
+/**
+ * A series without its `instance` label (a sluice in a cluster labels every series with it), so
+ * that the same series of every instance adds up: `a{instance="x",b="1"}` -> `a{b="1"}`.
+ */
+export function withoutInstanceLabel(series: string): string {
+  if (!series.includes('instance="')) return series
+  return series
+    .replace(/instance="(?:[^"\\]|\\.)*",?/, '')
+    .replace(/,}$/, '}')
+    .replace(/{}$/, '')
 }
 
 /** Parses Prometheus text into `series -> value` (series keep their labels as written). */

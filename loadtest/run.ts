@@ -96,7 +96,7 @@ export async function runLoadtest(
     const baseline = await ctx.probe.snapshot()
     const result = await scenario(name, ctx, options)
     const verdict = await judge(
-      members,
+      targets,
       options.transport,
       ctx.probe,
       baseline,

@@ -3,7 +3,7 @@ import type { TransportKind } from './client-session.ts'
 import { liveness, reapCheck } from './outside-checks.ts'
 import type { ServerProbe, ServerSnapshot } from './probe.ts'
 import type { SessionRef } from './session-check.ts'
-import type { Target } from './target.ts'
+import type { TargetSet } from './target.ts'
 
 export interface Verdict {
   passed: boolean
@@ -32,7 +32,7 @@ const minus = (a: number | undefined, b: number | undefined) =>
  * liveness. What cannot be seen is reported as not available, never guessed.
  */
 export async function judge(
-  targets: readonly Target[],
+  targets: TargetSet,
   transport: TransportKind,
   probe: ServerProbe,
   baseline: ServerSnapshot,
@@ -74,7 +74,7 @@ export async function judge(
   after = await probe.snapshot()
 
   const noMetrics = probe.metricsUnavailable ?? 'the metrics endpoint has no such series'
-  const pids = targets.map((t) => t.pid)
+  const pids = targets.members.map((t) => t.pid)
   const noProcess = pids.every((pid) => pid)
     ? `cannot read /proc/${pids.join(', /proc/')}`
     : 'pass --target-pid (a local server; one per target) or export process_* metrics'
