@@ -48,6 +48,8 @@ export interface WorkersRow {
   /** CPU of the supervisor and every worker over the run. */
   serverCpuSeconds: number
   callsPerCpuSecond: number
+  /** CPU of redis-server over the run (the relays' pub/sub, the directory). */
+  redisCpuSeconds: number
 }
 
 export interface CrossInstanceRow {
@@ -101,7 +103,7 @@ export async function benchCluster(mode: 'full' | 'short', resultsDir: string): 
   } else {
     const redis = await startRedis(binary)
     try {
-      await measureWorkers(plan, redis.url, report.workers)
+      await measureWorkers(plan, redis, report.workers)
       await measureCrossInstance(plan, redis.url, report.crossInstance)
     } finally {
       await redis.stop()
@@ -114,7 +116,7 @@ export async function benchCluster(mode: 'full' | 'short', resultsDir: string): 
   return markdown
 }
 
-async function measureWorkers(plan: Plan, redisUrl: string, rows: WorkersRow[]): Promise<void> {
+async function measureWorkers(plan: Plan, redis: Redis, rows: WorkersRow[]): Promise<void> {
   for (const transport of plan.workerTransports) {
     for (const workers of [1, 2]) {
       console.error(`bench: sluice --workers ${workers} (${transport})`)
@@ -123,10 +125,11 @@ async function measureWorkers(plan: Plan, redisUrl: string, rows: WorkersRow[]):
         '--workers',
         String(workers),
         '--redis-url',
-        redisUrl,
+        redis.url,
       ])
       try {
         const route = { streamBase: target.base, postBase: target.base }
+        const redisBefore = procCpuSeconds(redis.pid) ?? Number.NaN
         const run = await callLoop(
           transport,
           () => route,
@@ -134,7 +137,14 @@ async function measureWorkers(plan: Plan, redisUrl: string, rows: WorkersRow[]):
           plan.callMs,
           () => treeCpuSeconds(target.pid ?? 0),
         )
-        rows.push({ workers, transport, concurrency: plan.workerConcurrency, ...run })
+        const redisCpuSeconds = (procCpuSeconds(redis.pid) ?? Number.NaN) - redisBefore
+        rows.push({
+          workers,
+          transport,
+          concurrency: plan.workerConcurrency,
+          ...run,
+          redisCpuSeconds,
+        })
       } finally {
         await target.stop()
       }
@@ -189,7 +199,7 @@ async function callLoop(
   concurrency: number,
   durationMs: number,
   cpuSeconds: () => number,
-): Promise<Omit<WorkersRow, 'workers' | 'transport' | 'concurrency'>> {
+): Promise<Omit<WorkersRow, 'workers' | 'transport' | 'concurrency' | 'redisCpuSeconds'>> {
   const sessions: ClientSession[] = []
   await runPool({ count: concurrency, concurrency: 50, timeCapMs: 60_000 }, async () => {
     sessions.push(await openClientSession(transport, route(), undefined, CALL_TIMEOUT_MS))
@@ -265,8 +275,14 @@ function redisServerBinary(): string | undefined {
   return existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : undefined
 }
 
+interface Redis {
+  url: string
+  pid: number
+  stop(): Promise<void>
+}
+
 /** redis-server on a free loopback port, without persistence, until `stop()`. */
-async function startRedis(binary: string): Promise<{ url: string; stop(): Promise<void> }> {
+async function startRedis(binary: string): Promise<Redis> {
   const probe = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
   const port = probe.port
   probe.stop(true)
@@ -294,6 +310,7 @@ async function startRedis(binary: string): Promise<{ url: string; stop(): Promis
   }
   return {
     url: `redis://127.0.0.1:${port}`,
+    pid: child.pid,
     stop: async () => {
       child.kill('SIGTERM')
       await child.exited
@@ -311,12 +328,12 @@ export function renderClusterMarkdown(report: ClusterBenchReport): string {
   const out = [`## Scaling out (${report.mode} run, ${report.startedAt})`, '']
   if (report.skipped) return [...out, `Skipped: ${report.skipped}.`, ''].join('\n')
   out.push(
-    '| server | transport | concurrency | calls/s | p50 ms | p99 ms | server CPU-s (all processes) | calls per CPU-s |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| server | transport | concurrency | calls/s | p50 ms | p99 ms | server CPU-s (all processes) | calls per CPU-s | redis-server CPU-s |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   )
   for (const r of report.workers) {
     out.push(
-      `| sluice --workers ${r.workers} | ${r.transport} | ${r.concurrency} | ${fmt(r.callsPerSecond)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.serverCpuSeconds, 2)} | ${fmt(r.callsPerCpuSecond)} |`,
+      `| sluice --workers ${r.workers} | ${r.transport} | ${r.concurrency} | ${fmt(r.callsPerSecond)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.serverCpuSeconds, 2)} | ${fmt(r.callsPerCpuSecond)} | ${fmt(r.redisCpuSeconds, 2)} |`,
     )
   }
   for (const transport of new Set(report.workers.map((r) => r.transport))) {
