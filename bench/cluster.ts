@@ -128,6 +128,7 @@ async function measureWorkers(plan: Plan, redis: Redis, rows: WorkersRow[]): Pro
         redis.url,
       ])
       try {
+        await joined(target)
         const route = { streamBase: target.base, postBase: target.base }
         const redisBefore = procCpuSeconds(redis.pid) ?? Number.NaN
         const run = await callLoop(
@@ -163,6 +164,7 @@ async function measureCrossInstance(
   try {
     instances.push(await spawnServer(SERVER_ENTRY, args), await spawnServer(SERVER_ENTRY, args))
     const [a, b] = instances as [Target, Target]
+    await Promise.all(instances.map(joined))
     for (const transport of plan.latencyTransports) {
       for (const postsOn of ['same instance', 'other instance'] as const) {
         const route: Route = {
@@ -246,6 +248,21 @@ async function callLoop(
     p99Ms: quantile(latencies, 0.99),
     serverCpuSeconds,
     callsPerCpuSecond: serverCpuSeconds > 0 ? latencies.length / serverCpuSeconds : Number.NaN,
+  }
+}
+
+/**
+ * Resolves once the instance reached Redis (`sluice_redis_connected` 1): a single instance says
+ * `listening` before, and relays to it would get 503 until then.
+ */
+async function joined(target: Target): Promise<void> {
+  const deadline = performance.now() + 15_000
+  for (;;) {
+    const text = await (await fetch(new URL('/metrics', target.base))).text()
+    if (/^sluice_redis_connected(\{[^}]*\})? 1$/m.test(text)) return
+    if (performance.now() > deadline)
+      throw new Error(`bench: ${target.base.href} did not reach Redis`)
+    await Bun.sleep(20)
   }
 }
 

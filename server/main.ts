@@ -15,6 +15,8 @@ import { SluiceServer } from './server.ts'
 import { loadToolModules, ToolModuleError } from './tool-modules.ts'
 
 const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const
+/** How long a worker waits to reach Redis before it tells its supervisor it listens anyway. */
+const CLUSTER_JOIN_WAIT_MS = 10_000
 
 /**
  * `sluice` (`bun run server`): read the command line, load `--tools` modules, start. The first
@@ -70,8 +72,6 @@ async function main(): Promise<void> {
     }
     throw err
   }
-  if (role) serveAsWorker(server, role)
-  else server.listen()
   let stopping = false
   const onSignal = (signal: keyof typeof SIGNAL_EXIT_CODES) => {
     if (stopping) {
@@ -88,21 +88,34 @@ async function main(): Promise<void> {
       },
     )
   }
+  // Before listening: a worker may be told to stop while it still joins the cluster.
   process.on('SIGINT', () => onSignal('SIGINT'))
   process.on('SIGTERM', () => onSignal('SIGTERM'))
   // Orphaned (the supervisor was killed): drain as if told to stop, rather than hold the port.
   if (role) onSupervisorGone(() => onSignal('SIGTERM'))
+  if (role) await serveAsWorker(server, role)
+  else server.listen()
 }
 
-/** Listens on the port shared with the other workers, counted and announced to the supervisor. */
-function serveAsWorker(server: SluiceServer, role: WorkerRole): void {
+/**
+ * Listens on the port shared with the other workers, and tells the supervisor once it has joined
+ * the cluster (until then, requests for sessions on other workers would get 503).
+ */
+async function serveAsWorker(server: SluiceServer, role: WorkerRole): Promise<void> {
   server.metrics.registry.gauge(
     'sluice_worker_restarts_total',
     'Times the supervisor restarted this worker slot (after a crash) before this process.',
     () => role.restarts,
     'counter',
   )
-  announceListening(server.listen({ reusePort: true }))
+  const url = server.listen({ reusePort: true })
+  // Bounded: a worker serves its own sessions without Redis, and the supervisor waits for it.
+  const joined = await Promise.race([
+    server.clusterReady().then(() => true),
+    Bun.sleep(CLUSTER_JOIN_WAIT_MS).then(() => false),
+  ])
+  if (!joined) server.logger.warn('cluster_not_joined', { waitedMs: CLUSTER_JOIN_WAIT_MS })
+  announceListening(url)
 }
 
 await main()

@@ -3,7 +3,7 @@ import { DEFAULT_OPTIONS, type LoadtestOptions } from '../loadtest/options.ts'
 import { ServerProbe } from '../loadtest/probe.ts'
 import { runLoadtest } from '../loadtest/run.ts'
 import { startLocalSluice, type Target } from '../loadtest/target.ts'
-import { type RedisProcess, startRedis } from './cluster/redis-server.ts'
+import { type RedisProcess, startRedis, waitFor } from './cluster/redis-server.ts'
 
 /** A short bounded run: rpc (every call relayed) then a storm, over two instances. */
 const small: LoadtestOptions = {
@@ -33,6 +33,14 @@ async function twoInstances(extra: string[] = []): Promise<[Target, Target]> {
   redis = await startRedis()
   const args = ['--redis-url', redis.url, '--session-ttl-ms', '2000', ...extra]
   targets = [await startLocalSluice(args), await startLocalSluice(args)]
+  // An instance says `listening` before it reaches Redis; relays to it get 503 until then.
+  for (const t of targets) {
+    await waitFor(`${t.base.href} to reach Redis`, async () =>
+      /^sluice_redis_connected(\{[^}]*\})? 1$/m.test(
+        await (await fetch(new URL('/metrics', t.base))).text(),
+      ),
+    )
+  }
   return targets as [Target, Target]
 }
 
@@ -56,6 +64,20 @@ describe('the load tester against two instances sharing Redis', () => {
       expect((await relays(members)) - before).toBeGreaterThanOrEqual(Number(rpc?.figures.calls))
     }, 90_000)
   }
+
+  test('modern: 2026-07-28 clients take the instances in turn, and both serve calls', async () => {
+    const members = await twoInstances()
+    const report = await runLoadtest(members, { ...small, scenarios: ['rpc'], transport: 'modern' })
+    expect(report.passed).toBe(true)
+    for (const member of members) {
+      const calls = [...(await new ServerProbe(member).metrics())]
+        .filter(
+          ([series]) => series.startsWith('sluice_tool_calls_total{') && series.includes('"echo"'),
+        )
+        .reduce((sum, [, value]) => sum + value, 0)
+      expect(calls).toBeGreaterThan(0)
+    }
+  }, 60_000)
 
   test('--post-target same keeps each session on one instance: nothing is relayed', async () => {
     const members = await twoInstances()

@@ -33,7 +33,7 @@ export interface SupervisorOptions {
  * @throws ConfigError naming the setting.
  */
 export function checkWorkerSettings(config: Config): void {
-  if (config.workers > 1 && !(config as { redisUrl?: string }).redisUrl) {
+  if (config.workers > 1 && !config.redisUrl) {
     throw new ConfigError(
       `Invalid configuration: --workers ${config.workers} needs --redis-url (REDIS_URL): each worker holds its own sessions, and a request that lands on another worker finds its session only through Redis`,
     )
@@ -90,7 +90,11 @@ export async function superviseWorkers(options: SupervisorOptions): Promise<numb
   const start = (slot: Slot): void => {
     slot.startedAt = performance.now()
     const exited = Promise.withResolvers<number>()
-    const child = spawn([process.execPath, options.entry, ...args], {
+    // Each worker is an instance of the cluster: a given --instance-id gets the slot appended.
+    const instanceId = config.instanceId
+      ? ['--instance-id', `${config.instanceId}-${slot.index}`]
+      : []
+    const child = spawn([process.execPath, options.entry, ...args, ...instanceId], {
       stdin: 'ignore',
       stdout: 'inherit',
       stderr: 'inherit',
@@ -169,21 +173,6 @@ export async function superviseWorkers(options: SupervisorOptions): Promise<numb
     return statuses.find((status) => status !== undefined && status !== 0) ?? 0
   }
 
-  for (const slot of slots) start(slot)
-  try {
-    await Promise.all(slots.map((slot) => slot.listening.promise))
-  } catch (err) {
-    // A worker that cannot start (port taken, a bad --tools module) will not start on a retry.
-    logger.error('workers_failed_to_start', { err })
-    const status = await stopAll('SIGTERM')
-    return status === 0 ? 1 : status
-  }
-  logger.info('listening', {
-    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/`,
-    workers: config.workers,
-    pids: slots.map((slot) => slot.child?.pid),
-  })
-
   const done = Promise.withResolvers<number>()
   let signals = 0
   const onSignal = (signal: NodeJS.Signals) => {
@@ -197,8 +186,27 @@ export async function superviseWorkers(options: SupervisorOptions): Promise<numb
     logger.info('shutdown', { signal, workers: slots.filter((s) => s.child).length })
     stopAll(signal).then(done.resolve, done.reject)
   }
+  // Before the workers start: a signal during the start stops them too.
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
+
+  for (const slot of slots) start(slot)
+  try {
+    await Promise.race([Promise.all(slots.map((slot) => slot.listening.promise)), done.promise])
+  } catch (err) {
+    if (stopping) return done.promise
+    // A worker that cannot start (port taken, a bad --tools module) will not start on a retry.
+    logger.error('workers_failed_to_start', { err })
+    const status = await stopAll('SIGTERM')
+    return status === 0 ? 1 : status
+  }
+  if (!stopping) {
+    logger.info('listening', {
+      url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/`,
+      workers: config.workers,
+      pids: slots.map((slot) => slot.child?.pid),
+    })
+  }
   return done.promise
 }
 
