@@ -93,8 +93,17 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => onSignal('SIGTERM'))
   // Orphaned (the supervisor was killed): drain as if told to stop, rather than hold the port.
   if (role) onSupervisorGone(() => onSignal('SIGTERM'))
-  if (role) await serveAsWorker(server, role)
-  else server.listen()
+  try {
+    if (role) await serveAsWorker(server, role)
+    else server.listen()
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EADDRINUSE') throw err
+    // Not shared by accident: only workers of one supervisor bind a port together.
+    console.error(
+      `sluice: ${command.config.host}:${command.config.port} is in use by another process`,
+    )
+    process.exit(1)
+  }
 }
 
 /**

@@ -89,7 +89,49 @@ async function instanceOf(base: URL): Promise<string> {
   return health.instance
 }
 
+/** A port held by a listener of this test (without SO_REUSEPORT), and its release. */
+function heldPort(): { port: number; release(): void } {
+  const holder = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+  return { port: holder.port, release: () => holder.stop(true) }
+}
+
 describe('sluice --workers', () => {
+  test('one sluice does not share a port in use: it exits 1 naming it', async () => {
+    const held = heldPort()
+    try {
+      const child = Bun.spawn([process.execPath, MAIN, '--port', String(held.port)], {
+        stdout: 'ignore',
+        stderr: 'pipe',
+      })
+      expect(await child.exited).toBe(1)
+      expect(await new Response(child.stderr).text()).toContain(
+        `sluice: 127.0.0.1:${held.port} is in use by another process`,
+      )
+    } finally {
+      held.release()
+    }
+  })
+
+  test('workers that cannot listen stop the start: the supervisor exits 1, and so do they', async () => {
+    const held = heldPort()
+    try {
+      // No Redis is reached: the workers fail on the port first.
+      supervisor = startSupervisor([
+        '--port',
+        String(held.port),
+        '--workers',
+        '2',
+        '--redis-url',
+        'redis://127.0.0.1:1',
+      ])
+      expect(await supervisor.child.exited).toBe(1)
+      expect(supervisor.lines.some((l) => l.event === 'workers_failed_to_start')).toBe(true)
+      for (const pid of workerPids(supervisor)) expect(alive(pid)).toBe(false)
+    } finally {
+      held.release()
+    }
+  })
+
   test('--workers 2 without --redis-url is refused at start, naming the setting', async () => {
     const child = Bun.spawn([process.execPath, MAIN, '--workers', '2', '--port', '0'], {
       stdout: 'ignore',

@@ -85,6 +85,10 @@ export async function superviseWorkers(options: SupervisorOptions): Promise<numb
   const port = config.port === 0 ? pickFreePort(config.host) : config.port
   const args = workerArgv(options.argv, port)
   let stopping = false
+  /** Whether every worker has listened once; before, a death stops the start. */
+  let started = false
+  /** The status of the first worker that died during the start: the supervisor's own. */
+  let startFailure: number | undefined
   const exits = new Map<Slot, Promise<number>>()
 
   const start = (slot: Slot): void => {
@@ -111,9 +115,10 @@ export async function superviseWorkers(options: SupervisorOptions): Promise<numb
       },
       onExit: (_proc, exitCode, signal) => {
         const signalCode = typeof signal === 'number' ? null : signal
-        exited.resolve(
-          exitCode ?? 128 + (typeof signal === 'number' ? signal : signalNumber(signal)),
-        )
+        const status =
+          exitCode ?? 128 + (typeof signal === 'number' ? signal : signalNumber(signal))
+        if (!started && !stopping) startFailure ??= status
+        exited.resolve(status)
         onExit(slot, child.pid, exitCode, signalCode)
       },
     })
@@ -197,9 +202,10 @@ export async function superviseWorkers(options: SupervisorOptions): Promise<numb
     if (stopping) return done.promise
     // A worker that cannot start (port taken, a bad --tools module) will not start on a retry.
     logger.error('workers_failed_to_start', { err })
-    const status = await stopAll('SIGTERM')
-    return status === 0 ? 1 : status
+    await stopAll('SIGTERM')
+    return startFailure || 1
   }
+  started = true
   if (!stopping) {
     logger.info('listening', {
       url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/`,
