@@ -61,7 +61,10 @@ export async function openClientSession(
     return new LegacyClientSession(session)
   }
   if (kind === 'modern') {
-    return new ModernClientSession(new ModernMcpClient(postBase), localAddress)
+    // No session to keep: with two instances on the route, the client's requests alternate.
+    const clients = [new ModernMcpClient(postBase)]
+    if (streamBase.href !== postBase.href) clients.push(new ModernMcpClient(streamBase))
+    return new ModernClientSession(clients, localAddress)
   }
   const version = batches ? '2025-03-26' : STREAMABLE_PROTOCOL_VERSION
   return new StreamableClientSession(
@@ -158,10 +161,15 @@ class StreamableClientSession implements ClientSession {
   }
 }
 
-/** A 2026-07-28 client: no session; what the server holds is per request and per listen stream. */
+/**
+ * A 2026-07-28 client: no session; what the server holds is per request and per listen stream.
+ * Given several instances, it takes them in turn, one request each.
+ */
 class ModernClientSession implements ClientSession {
+  #next = 0
+
   constructor(
-    private readonly client: ModernMcpClient,
+    private readonly clients: readonly ModernMcpClient[],
     private readonly localAddress: string | undefined,
   ) {}
 
@@ -169,8 +177,12 @@ class ModernClientSession implements ClientSession {
     return undefined
   }
 
+  get #client(): ModernMcpClient {
+    return this.clients[this.#next++ % this.clients.length] as ModernMcpClient
+  }
+
   request(method: string, params: Record<string, unknown>, timeoutMs: number): Promise<RpcReply> {
-    return this.client.request(method, params, timeoutMs)
+    return this.#client.request(method, params, timeoutMs)
   }
 
   /** The call's SSE stream opens at once (its first frame); the reset mid-call cancels it. */
@@ -180,7 +192,7 @@ class ModernClientSession implements ClientSession {
     timeoutMs: number,
   ): Promise<void> {
     const params = { name, arguments: args }
-    const connection = this.client.open(
+    const connection = this.#client.open(
       'tools/call',
       params,
       this.localAddress,

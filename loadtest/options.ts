@@ -223,7 +223,7 @@ const FLAG_HELP: Record<Key, string> = {
     'local sluice only: its --max-buffered-bytes (slow: RSS growth must stay within it plus what the pushes carry)',
   settleTimeoutMs: 'verdict: how long the server may take to settle',
   idleWindowMs: 'verdict: idle window for the CPU check',
-  maxIdleCpuPercent: 'verdict: idle CPU allowed, % of one core',
+  maxIdleCpuPercent: 'verdict: idle CPU allowed, % of one core (per target: several add up)',
   memoryToleranceMib: 'verdict: memory above baseline allowed',
   fdTolerance: 'verdict: fds above baseline allowed',
   json: 'write the report as JSON to this file',

@@ -103,7 +103,8 @@ export async function runLoadtest(
       {
         settleTimeoutMs: options.settleTimeoutMs,
         idleWindowMs: options.idleWindowMs,
-        maxIdleCpuPercent: options.maxIdleCpuPercent,
+        // Each instance idles on its own timers (keepalives, heartbeats): the limit is per instance.
+        maxIdleCpuPercent: options.maxIdleCpuPercent * members.length,
         memoryToleranceBytes: options.memoryToleranceMib * 2 ** 20,
         fdTolerance: options.fdTolerance,
         stepTimeoutMs: options.stepTimeoutMs,
