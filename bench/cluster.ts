@@ -1,9 +1,16 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { type ClientSession, openClientSession } from '../loadtest/client-session.ts'
 import { runPool } from '../loadtest/pool.ts'
 import { procCpuSeconds } from '../loadtest/probe.ts'
 import { quantile } from '../loadtest/scenarios/rpc.ts'
 import { type Route, spawnServer, type Target } from '../loadtest/target.ts'
+import { type Redis, redisServerBinary, startRedis, treeCpuSeconds } from './cluster-processes.ts'
+import {
+  type ClusterBenchReport,
+  type CrossInstanceRow,
+  renderClusterMarkdown,
+  type WorkersRow,
+} from './cluster-report.ts'
 import type { TransportKind } from './rpc-client.ts'
 
 /**
@@ -34,39 +41,6 @@ interface Plan {
   workerConcurrency: number
   latencyTransports: readonly TransportKind[]
   callMs: number
-}
-
-export interface WorkersRow {
-  workers: number
-  transport: TransportKind
-  concurrency: number
-  calls: number
-  errors: number
-  callsPerSecond: number
-  p50Ms: number
-  p99Ms: number
-  /** CPU of the supervisor and every worker over the run. */
-  serverCpuSeconds: number
-  callsPerCpuSecond: number
-  /** CPU of redis-server over the run (the relays' pub/sub, the directory). */
-  redisCpuSeconds: number
-}
-
-export interface CrossInstanceRow {
-  transport: TransportKind
-  postsOn: 'same instance' | 'other instance'
-  calls: number
-  errors: number
-  p50Ms: number
-  p99Ms: number
-}
-
-export interface ClusterBenchReport {
-  mode: 'full' | 'short'
-  startedAt: string
-  skipped?: string
-  workers: WorkersRow[]
-  crossInstance: CrossInstanceRow[]
 }
 
 /** Limits raised so that the rows measure speed, not the production caps (as the other peers). */
@@ -264,127 +238,4 @@ async function joined(target: Target): Promise<void> {
       throw new Error(`bench: ${target.base.href} did not reach Redis`)
     await Bun.sleep(20)
   }
-}
-
-/** CPU seconds of a process and all its descendants (a supervisor and its workers). */
-export function treeCpuSeconds(pid: number): number {
-  let sum = procCpuSeconds(pid) ?? 0
-  for (const child of childPids(pid)) sum += treeCpuSeconds(child)
-  return sum
-}
-
-function childPids(pid: number): number[] {
-  const children: number[] = []
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      const text = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim()
-      if (text) children.push(...text.split(' ').map(Number))
-    }
-  } catch {
-    // The process has gone.
-  }
-  return children
-}
-
-function redisServerBinary(): string | undefined {
-  const found = Bun.which('redis-server')
-  if (found) return found
-  return existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : undefined
-}
-
-interface Redis {
-  url: string
-  pid: number
-  stop(): Promise<void>
-}
-
-/** redis-server on a free loopback port, without persistence, until `stop()`. */
-async function startRedis(binary: string): Promise<Redis> {
-  const probe = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = probe.port
-  probe.stop(true)
-  const child = Bun.spawn(
-    [binary, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdout: 'ignore', stderr: 'inherit' },
-  )
-  const deadline = performance.now() + 10_000
-  for (;;) {
-    try {
-      const socket = await Bun.connect({
-        hostname: '127.0.0.1',
-        port,
-        socket: { data() {}, error() {} },
-      })
-      socket.end()
-      break
-    } catch {
-      if (performance.now() > deadline || child.exitCode !== null) {
-        child.kill('SIGKILL')
-        throw new Error(`bench: redis-server did not start on 127.0.0.1:${port}`)
-      }
-      await Bun.sleep(20)
-    }
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    pid: child.pid,
-    stop: async () => {
-      child.kill('SIGTERM')
-      await child.exited
-    },
-  }
-}
-
-const fmt = (n: number, digits = 0) =>
-  Number.isFinite(n)
-    ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
-    : 'n/a'
-
-/** The Markdown of the scaling-out rows, with the ratios that carry across machines. */
-export function renderClusterMarkdown(report: ClusterBenchReport): string {
-  const out = [`## Scaling out (${report.mode} run, ${report.startedAt})`, '']
-  if (report.skipped) return [...out, `Skipped: ${report.skipped}.`, ''].join('\n')
-  out.push(
-    '| server | transport | concurrency | calls/s | p50 ms | p99 ms | server CPU-s (all processes) | calls per CPU-s | redis-server CPU-s |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-  )
-  for (const r of report.workers) {
-    out.push(
-      `| sluice --workers ${r.workers} | ${r.transport} | ${r.concurrency} | ${fmt(r.callsPerSecond)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.serverCpuSeconds, 2)} | ${fmt(r.callsPerCpuSecond)} | ${fmt(r.redisCpuSeconds, 2)} |`,
-    )
-  }
-  for (const transport of new Set(report.workers.map((r) => r.transport))) {
-    const one = report.workers.find((r) => r.transport === transport && r.workers === 1)
-    const two = report.workers.find((r) => r.transport === transport && r.workers === 2)
-    if (!one || !two) continue
-    out.push(
-      '',
-      `${transport}: --workers 2 to --workers 1: ${fmt(two.callsPerSecond / one.callsPerSecond, 2)}x the calls/s, ${fmt(two.callsPerCpuSecond / one.callsPerCpuSecond, 2)}x the calls per CPU-second.`,
-    )
-  }
-  out.push(
-    '',
-    '| transport | POSTs on | calls | p50 ms | p99 ms |',
-    '| --- | --- | --- | --- | --- |',
-  )
-  for (const r of report.crossInstance) {
-    out.push(
-      `| ${r.transport} | ${r.postsOn} | ${fmt(r.calls)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} |`,
-    )
-  }
-  for (const transport of new Set(report.crossInstance.map((r) => r.transport))) {
-    const same = report.crossInstance.find(
-      (r) => r.transport === transport && r.postsOn === 'same instance',
-    )
-    const other = report.crossInstance.find(
-      (r) => r.transport === transport && r.postsOn === 'other instance',
-    )
-    if (!same || !other) continue
-    out.push(
-      '',
-      `${transport}: a POST on the other instance adds ${fmt(other.p50Ms - same.p50Ms, 2)} ms at p50 and ${fmt(other.p99Ms - same.p99Ms, 2)} ms at p99 (one session, calls in turn).`,
-    )
-  }
-  out.push('')
-  return out.join('\n')
 }
