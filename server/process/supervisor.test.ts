@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { ConfigError, DEFAULT_CONFIG } from '../config.ts'
-import { checkWorkerSettings, pickFreePort, workerArgv } from './supervisor.ts'
+import { checkWorkerSettings, pickFreePort, restartDelayMs, workerArgv } from './supervisor.ts'
 
 describe('--workers', () => {
   test("workers get the server's command line without --workers, and the chosen port last", () => {
@@ -25,5 +25,11 @@ describe('--workers', () => {
     const server = Bun.serve({ hostname: '127.0.0.1', port, fetch: () => new Response('ok') })
     expect(server.port).toBe(port)
     server.stop(true)
+  })
+
+  test('a crash loop backs off: 100 ms, doubling per quick death in a row, at most 10 s', () => {
+    expect([1, 2, 3, 4, 7, 8, 50].map(restartDelayMs)).toEqual([
+      100, 200, 400, 800, 6_400, 10_000, 10_000,
+    ])
   })
 })

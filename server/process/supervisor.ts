@@ -67,6 +67,14 @@ export function pickFreePort(host: string): number {
   return port
 }
 
+/**
+ * How long a slot waits before its next worker, after `quickDeaths` deaths in a row (counting
+ * this one) each within STABLE_RUN_MS of its start: 100 ms, 200, 400, ... up to 10 s.
+ */
+export function restartDelayMs(quickDeaths: number): number {
+  return Math.min(FIRST_RESTART_DELAY_MS * 2 ** Math.max(0, quickDeaths - 1), MAX_RESTART_DELAY_MS)
+}
+
 interface Slot {
   index: number
   child: Subprocess | undefined
@@ -137,11 +145,8 @@ export async function superviseWorkers(options: SupervisorOptions): Promise<numb
     slot.listening.reject(new Error(`worker ${slot.index} exited before it listened`))
     if (stopping) return
     const ranMs = performance.now() - slot.startedAt
-    slot.quickDeaths = ranMs >= STABLE_RUN_MS ? 0 : slot.quickDeaths + 1
-    const delayMs = Math.min(
-      FIRST_RESTART_DELAY_MS * 2 ** Math.max(0, slot.quickDeaths - 1),
-      MAX_RESTART_DELAY_MS,
-    )
+    slot.quickDeaths = ranMs >= STABLE_RUN_MS ? 1 : slot.quickDeaths + 1
+    const delayMs = restartDelayMs(slot.quickDeaths)
     slot.restarts++
     slot.listening = settledLater()
     logger.warn('worker_exited', {
