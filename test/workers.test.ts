@@ -33,8 +33,10 @@ afterEach(async () => {
   redis = undefined
 })
 
-function startSupervisor(args: string[]): Supervisor {
+/** With `ownGroup`, the supervisor leads its own process group, as a shell's job does. */
+function startSupervisor(args: string[], ownGroup = false): Supervisor {
   const child = Bun.spawn([process.execPath, MAIN, '--port', '0', ...args], {
+    detached: ownGroup,
     stdin: 'ignore',
     stdout: 'pipe',
     stderr: 'pipe',
@@ -131,6 +133,23 @@ describe('sluice --workers', () => {
       held.release()
     }
   })
+
+  test("a terminal's Ctrl-C (SIGINT to the job's group) reaches every worker once: both drain, exit 0", async () => {
+    redis = await startRedis()
+    supervisor = startSupervisor(['--workers', '2', '--redis-url', redis.url], true)
+    await supervisor.line('the supervisor to listen', (l) => l.event === 'listening')
+    process.kill(-supervisor.child.pid, 'SIGINT')
+    expect(await supervisor.child.exited).toBe(0)
+    const lines = supervisor.lines
+    await waitFor(
+      'both drains logged',
+      () => lines.filter((l) => l.event === 'drain_finished').length === 2,
+    )
+    // Once each: a second SIGINT would have made a worker exit at once (shutdown_forced).
+    expect(lines.filter((l) => l.event === 'shutdown' && l.worker !== undefined)).toHaveLength(2)
+    expect(lines.some((l) => l.event === 'shutdown_forced')).toBe(false)
+    for (const pid of workerPids(supervisor)) expect(alive(pid)).toBe(false)
+  }, 30_000)
 
   test('--workers 2 without --redis-url is refused at start, naming the setting', async () => {
     const child = Bun.spawn([process.execPath, MAIN, '--workers', '2', '--port', '0'], {
