@@ -8,23 +8,25 @@ import {
   switchOn,
   UsageError,
 } from '../cli/flags.ts'
+import { writeCharts } from './charts.ts'
 import { benchCluster } from './cluster.ts'
 import { measureIdle, measurePosts, measureThroughput } from './measure.ts'
-import { PEERS } from './peers.ts'
+import { laneInfo, PEERS, type Peer, SERVER_CORE } from './peers.ts'
+import { profile } from './profile.ts'
 import { type BenchReport, type PeerResult, renderMarkdown } from './report.ts'
-import { lineChart } from './svg-chart.ts'
 
-/** What one run measures: the full run, or the short one CI prints. */
+/** What one run measures: the full run, or the short one CI prints (every ratio, under 2 min). */
 const PLANS = {
   full: {
-    concurrencies: [1, 4, 16, 64],
-    callMs: 5_000,
+    concurrencies: [1, 16, 64],
+    callMs: 4_000,
     idleCounts: [1_000, 5_000],
-    idleWindowMs: 15_000,
-    postS: 5,
+    idleWindowMs: 5_000,
+    postS: 3,
   },
-  short: { concurrencies: [16], callMs: 2_000, idleCounts: [1_000], idleWindowMs: 3_000, postS: 2 },
+  short: { concurrencies: [64], callMs: 1_500, idleCounts: [1_000], idleWindowMs: 1_000, postS: 0 },
 } as const
+type Plan = (typeof PLANS)[keyof typeof PLANS]
 
 const RESULTS = new URL('./results/', import.meta.url).pathname
 
@@ -33,34 +35,77 @@ const BENCH_FLAGS: readonly FlagSpec[] = [
     flag: '--short',
     kind: 'switch',
     env: 'BENCH_SHORT',
-    description: 'the short run CI prints (about 40 s), written to bench/results/short.*',
-    defaultText: 'off: the full run, about 5 minutes, bench/results/latest.*',
+    description: 'the short run CI prints (every ratio, under 2 minutes), bench/results/short.*',
+    defaultText: 'off: the full run, about 10 minutes, bench/results/latest.*',
   },
   {
     flag: '--only',
     kind: 'value',
     env: 'BENCH_ONLY',
-    description: 'only the servers whose name starts with this, e.g. sluice or sdk',
+    description: 'only the servers whose name or lane starts with this, e.g. sluice, raw, modern',
     defaultText: 'every server',
+  },
+  {
+    flag: '--profile',
+    kind: 'value',
+    description:
+      'profile sluice on one lane (legacy, streamable-sse, streamable-json, modern-json, modern-sse) under load with bun --cpu-prof-md, into bench/results/profile-LANE/',
   },
 ]
 
 /** `bun run bench --help`. */
 function usage(): string {
   return renderHelp({
-    usage: ['usage: bun run bench [--short] [--only NAME]      (or: bun bench/main.ts ...)'],
+    usage: [
+      'usage: bun run bench [--short] [--only NAME] [--profile LANE]   (or: bun bench/main.ts ...)',
+    ],
     about: [
       `Servers, one after another on loopback: ${PEERS.map((p) => p.name).join('; ')}.`,
-      'Writes bench/results/*.{json,md,svg} and prints the Markdown table.',
+      'Every ratio is sluice against a server of its own lane (transport and reply shape).',
+      'Writes bench/results/*.{json,md,svg} and prints the Markdown tables.',
     ],
     flags: BENCH_FLAGS,
   })
 }
 
-/** `bun run bench [--short] [--only=NAME]`: every peer (or those whose name starts with NAME) on loopback, one after another, with the same client. */
+/** The bench's own client keeps off the servers' core, so each server gets one whole core. */
+function pinClient(): void {
+  const taskset = Bun.which('taskset')
+  if (SERVER_CORE === undefined || !taskset) return
+  const others = Array.from({ length: SERVER_CORE }, (_, i) => i).join(',')
+  Bun.spawnSync([taskset, '-a', '-p', '-c', others, String(process.pid)], { stdout: 'ignore' })
+}
+
+async function measurePeer(peer: Peer, plan: Plan): Promise<PeerResult> {
+  const { transport, idleStream } = laneInfo(peer.lane)
+  const target = await peer.start()
+  try {
+    // Idle memory first, on a fresh server, before any load has grown its heap.
+    const idle = []
+    if (idleStream && !peer.noIdle)
+      for (const count of plan.idleCounts)
+        idle.push(await measureIdle(target, transport, count, plan.idleWindowMs))
+    const throughput = []
+    for (const c of plan.concurrencies)
+      throughput.push(await measureThroughput(target, transport, c, plan.callMs))
+    const posts = plan.postS > 0 ? await measurePosts(target, transport, 32, plan.postS) : undefined
+    return {
+      name: peer.name,
+      lane: peer.lane,
+      role: peer.role,
+      runtime: peer.runtime,
+      throughput,
+      idle,
+      posts,
+    }
+  } finally {
+    await target.stop()
+  }
+}
+
+/** `bun run bench [--short] [--only=NAME]`: every server (or those NAME picks), one after another, with the same client. */
 async function main(): Promise<number> {
   let flags: Map<string, string[]>
-  let short: boolean
   try {
     const parsed = parseFlags(process.argv.slice(2), BENCH_FLAGS, process.env)
     if (parsed.help) {
@@ -68,7 +113,6 @@ async function main(): Promise<number> {
       return 0
     }
     flags = parsed.values
-    short = switchOn(flags, '--short')
   } catch (err) {
     if (err instanceof UsageError) {
       console.error(`bench: ${err.message}`)
@@ -76,7 +120,10 @@ async function main(): Promise<number> {
     }
     throw err
   }
-  const mode = short ? 'short' : 'full'
+  pinClient()
+  const profiled = lastValue(flags, '--profile')
+  if (profiled !== undefined) return profile(profiled, RESULTS)
+  const mode = switchOn(flags, '--short') ? 'short' : 'full'
   const plan = PLANS[mode]
   const nodeVersion = Bun.spawnSync([Bun.which('node') ?? 'node', '--version'])
     .stdout.toString()
@@ -90,69 +137,22 @@ async function main(): Promise<number> {
       platform: `${process.platform}-${process.arch}`,
       bun: Bun.version,
       node: nodeVersion,
+      serverCore: SERVER_CORE,
     },
     peers: [],
   }
   const only = lastValue(flags, '--only')
-  for (const peer of PEERS.filter((p) => !only || p.name.startsWith(only))) {
+  for (const peer of PEERS) {
+    if (only && !peer.name.startsWith(only) && !peer.lane.startsWith(only)) continue
     console.error(`bench: ${peer.name}`)
-    const target = await peer.start()
-    try {
-      // Idle memory first, on a fresh server, before any load has grown its heap.
-      const idle = []
-      for (const count of plan.idleCounts)
-        idle.push(await measureIdle(target, peer.transport, count, plan.idleWindowMs))
-      const throughput = []
-      for (const c of plan.concurrencies)
-        throughput.push(await measureThroughput(target, peer.transport, c, plan.callMs))
-      const posts = await measurePosts(target, peer.transport, 32, plan.postS)
-      const result: PeerResult = {
-        name: peer.name,
-        transport: peer.transport,
-        runtime: peer.runtime,
-        throughput,
-        idle,
-        posts,
-      }
-      report.peers.push(result)
-    } finally {
-      await target.stop()
-    }
+    report.peers.push(await measurePeer(peer, plan))
   }
   mkdirSync(RESULTS, { recursive: true })
   const markdown = renderMarkdown(report)
   const base = mode === 'full' ? 'latest' : 'short'
   writeFileSync(`${RESULTS}${base}.json`, `${JSON.stringify(report, null, 2)}\n`)
   writeFileSync(`${RESULTS}${base}.md`, markdown)
-  const prefix = mode === 'full' ? '' : 'short-'
-  writeFileSync(
-    `${RESULTS}${prefix}throughput.svg`,
-    lineChart(
-      report.peers.map((p) => ({
-        name: p.name,
-        points: p.throughput.map((t) => [t.concurrency, t.callsPerSecond] as const),
-      })),
-      {
-        title: 'tools/call echo throughput',
-        xLabel: 'concurrent sessions',
-        yLabel: 'calls per second',
-      },
-    ),
-  )
-  writeFileSync(
-    `${RESULTS}${prefix}memory.svg`,
-    lineChart(
-      report.peers.map((p) => ({
-        name: p.name,
-        points: p.idle.map((i) => [i.sessions, i.rssPerSessionKiB] as const),
-      })),
-      {
-        title: 'resident memory per idle session',
-        xLabel: 'idle sessions',
-        yLabel: 'KiB per session',
-      },
-    ),
-  )
+  writeCharts(report, RESULTS, mode === 'full' ? '' : 'short-')
   console.log(markdown)
   if (!only || 'cluster'.startsWith(only)) console.log(await benchCluster(mode, RESULTS))
   return 0

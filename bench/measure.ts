@@ -1,10 +1,10 @@
 import autocannon from 'autocannon'
+import { openSessionStream } from '../loadtest/client-session.ts'
 import { LegacyMcpSession } from '../loadtest/mcp-session.ts'
-import { ModernMcpClient, modernRequest } from '../loadtest/modern-client.ts'
+import { modernRequest } from '../loadtest/modern-client.ts'
 import { runPool, withTimeout } from '../loadtest/pool.ts'
 import { procCpuSeconds as readCpu, procRssBytes as readRss } from '../loadtest/probe.ts'
 import { quantile } from '../loadtest/scenarios/rpc.ts'
-import { SseConnection } from '../loadtest/sse-connection.ts'
 import type { Target } from '../loadtest/target.ts'
 import { openClient, type RpcClient, type TransportKind } from './rpc-client.ts'
 
@@ -76,24 +76,17 @@ async function openClients(
   return clients
 }
 
-/**
- * An idle client: for SSE an open stream past its endpoint frame, for Streamable HTTP an
- * initialized session, for 2026-07-28 an open subscriptions/listen stream past its ack.
- */
+/** An idle client: one held stream of its transport's kind. */
 interface IdleSession {
   close(): void
 }
 
 async function openIdle(target: Target, kind: TransportKind): Promise<IdleSession> {
-  if (kind === 'streamable') return openClient(kind, target.base)
-  if (kind === 'modern') {
-    const listen = new ModernMcpClient(target.base).listen(undefined)
-    await withTimeout(listen.firstEvent, STEP_TIMEOUT_MS, 'the listen acknowledgement')
-    return { close: () => listen.reset() }
-  }
-  const connection = new SseConnection({ base: target.base, path: '/sse' })
-  await withTimeout(connection.firstEvent, STEP_TIMEOUT_MS, 'the endpoint frame')
-  return { close: () => connection.reset() }
+  // Each kind's held stream: a legacy session's stream, a 2025 session's standalone GET stream,
+  // a 2026-07-28 subscriptions/listen stream (past its acknowledgement).
+  const stream = await openSessionStream(kind, target.base, undefined, STEP_TIMEOUT_MS)
+  await withTimeout(stream.opened, STEP_TIMEOUT_MS, 'the idle stream')
+  return { close: () => stream.end() }
 }
 
 export interface IdleResult {
@@ -196,7 +189,8 @@ export async function measurePosts(
     })
     await init.arrayBuffer()
     headers.accept = 'application/json, text/event-stream'
-    headers['mcp-session-id'] = init.headers.get('mcp-session-id') ?? ''
+    const sessionId = init.headers.get('mcp-session-id')
+    if (sessionId) headers['mcp-session-id'] = sessionId
     headers['mcp-protocol-version'] = '2025-06-18'
     url = new URL('/mcp', target.base).href
     close = () => {}

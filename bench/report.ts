@@ -1,19 +1,31 @@
 import type { IdleResult, PostResult, ThroughputResult } from './measure.ts'
+import { LANES, type Lane, type Role } from './peers.ts'
+import { computeRatios } from './ratios.ts'
 
 export interface PeerResult {
   name: string
-  transport: string
+  lane: Lane
+  role: Role
   runtime: string
   throughput: ThroughputResult[]
+  /** Empty when the lane measures no idle stream, or this server holds none. */
   idle: IdleResult[]
-  posts: PostResult
+  /** autocannon POSTs (full run only). */
+  posts: PostResult | undefined
 }
 
 export interface BenchReport {
   tool: 'sluice-bench'
   mode: 'short' | 'full'
   startedAt: string
-  machine: { cpus: number; platform: string; bun: string; node: string }
+  machine: {
+    cpus: number
+    platform: string
+    bun: string
+    node: string
+    /** The core every server was pinned to, if any. */
+    serverCore: number | undefined
+  }
   peers: PeerResult[]
 }
 
@@ -21,66 +33,56 @@ const r0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en
 const r1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : 'n/a')
 const r2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a')
 
-/** The highest-concurrency throughput row of a peer. */
-const top = (p: PeerResult) => p.throughput[p.throughput.length - 1]
-const largestIdle = (p: PeerResult) => p.idle[p.idle.length - 1]
+const ROLE_NAMES: Record<Role, string> = {
+  sluice: 'sluice',
+  raw: 'raw Bun.serve peer',
+  'sdk-v1': 'SDK v1 (Node)',
+  'sdk-v2': 'SDK v2 (Bun)',
+}
 
-/** Markdown: absolute figures per server, then sluice's ratios to the SDK and the ceiling. */
+/** Markdown: the aims (every ratio within its lane), then the absolute figures per server. */
 export function renderMarkdown(report: BenchReport): string {
+  const { machine } = report
+  const pinned =
+    machine.serverCore === undefined
+      ? 'servers not pinned'
+      : `each server pinned to core ${machine.serverCore}, the client to the others`
   const out = [
     `# sluice bench (${report.mode})`,
     '',
-    `${report.startedAt}; ${report.machine.cpus} CPUs, ${report.machine.platform}, Bun ${report.machine.bun}, Node ${report.machine.node}. Client and servers share the machine; calls per server CPU-second are what compare across machines.`,
+    `${report.startedAt}; ${machine.cpus} CPUs, ${machine.platform}, Bun ${machine.bun}, Node ${machine.node}; ${pinned}. Ratios within a lane are what carry across machines.`,
     '',
-    '| server | transport | concurrency | calls/s | p50 ms | p99 ms | calls per CPU-s | autocannon POST/s | sessions opened/s | KiB per idle session | idle CPU % per 1k sessions |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| lane | measure | sluice | against | peer | ratio | aim | met |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
   ]
-  for (const p of report.peers) {
-    for (const t of p.throughput) {
-      const first = t === p.throughput[0]
-      const idle = largestIdle(p)
-      out.push(
-        `| ${p.name} | ${p.transport} | ${t.concurrency} | ${r0(t.callsPerSecond)} | ${r2(t.p50Ms)} | ${r2(t.p99Ms)} | ${r0(t.callsPerCpuSecond)} | ${first ? r0(p.posts.requestsPerSecond) : ''} | ${first && idle ? r0(idle.openPerSecond) : ''} | ${first && idle ? `${r1(idle.rssPerSessionKiB)} (${idle.sessions})` : ''} | ${first && idle ? r2(idle.idleCpuPercentPer1000) : ''} |`,
-      )
+  for (const r of computeRatios(report.peers)) {
+    const f = r.measure.startsWith('calls') ? r0 : r2
+    out.push(
+      `| ${r.lane} | ${r.measure} | ${f(r.sluice)} | ${ROLE_NAMES[r.against]} | ${f(r.peer)} | ${r2(r.ratio)}x | ${r.aim} | ${r.met ? 'yes' : '**no**'} |`,
+    )
+  }
+  out.push(
+    '',
+    '| lane | server | concurrency | calls/s | p50 ms | p99 ms | calls per CPU-s | autocannon POST/s | streams opened/s | KiB per idle stream | idle CPU % per 1k |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  )
+  for (const { lane } of LANES) {
+    for (const p of report.peers.filter((q) => q.lane === lane)) {
+      p.throughput.forEach((t, i) => {
+        const idle = i === 0 ? p.idle : []
+        const kib = idle.map((d) => `${r1(d.rssPerSessionKiB)} (${d.sessions})`).join(', ')
+        const last = idle[idle.length - 1]
+        out.push(
+          `| ${lane} | ${p.name} | ${t.concurrency} | ${r0(t.callsPerSecond)} | ${r2(t.p50Ms)} | ${r2(t.p99Ms)} | ${r0(t.callsPerCpuSecond)} | ${i === 0 && p.posts ? r0(p.posts.requestsPerSecond) : ''} | ${last ? r0(last.openPerSecond) : ''} | ${kib} | ${last ? r2(last.idleCpuPercentPer1000) : ''} |`,
+        )
+      })
     }
   }
-  const sluice = report.peers.find((p) => p.name === 'sluice')
-  const sdk = report.peers.find((p) => p.name.startsWith('sdk-sse'))
-  const ceiling = report.peers.find((p) => p.name.startsWith('raw'))
-  if (sluice && sdk && ceiling) {
-    const s = top(sluice)
-    const d = top(sdk)
-    const c = top(ceiling)
-    out.push(
-      '',
-      '| ratio (sluice to ...) | official SDK, SSE | raw Bun ceiling | aim |',
-      '| --- | --- | --- | --- |',
-      `| calls per CPU-second | ${r2((s?.callsPerCpuSecond ?? 0) / (d?.callsPerCpuSecond ?? 1))}x | ${r2((s?.callsPerCpuSecond ?? 0) / (c?.callsPerCpuSecond ?? 1))}x | >= 10x SDK, >= 0.7x ceiling |`,
-      `| calls per second | ${r2((s?.callsPerSecond ?? 0) / (d?.callsPerSecond ?? 1))}x | ${r2((s?.callsPerSecond ?? 0) / (c?.callsPerSecond ?? 1))}x | |`,
-      `| memory per idle session | ${r2((largestIdle(sluice)?.rssPerSessionKiB ?? 0) / (largestIdle(sdk)?.rssPerSessionKiB ?? 1))}x | ${r2((largestIdle(sluice)?.rssPerSessionKiB ?? 0) / (largestIdle(ceiling)?.rssPerSessionKiB ?? 1))}x | <= 0.33x SDK |`,
-    )
-  }
-  const sluiceStreamable = report.peers.find((p) => p.name === 'sluice (streamable)')
-  const sdkStreamable = report.peers.find((p) => p.name.startsWith('sdk-streamable'))
-  if (sluiceStreamable && sdkStreamable) {
-    const s = top(sluiceStreamable)
-    const d = top(sdkStreamable)
-    out.push(
-      `| Streamable HTTP: calls per CPU-second (sluice to SDK) | ${r2((s?.callsPerCpuSecond ?? 0) / (d?.callsPerCpuSecond ?? 1))}x | | >= 10x |`,
-      `| Streamable HTTP: memory per idle session (sluice to SDK) | ${r2((largestIdle(sluiceStreamable)?.rssPerSessionKiB ?? 0) / (largestIdle(sdkStreamable)?.rssPerSessionKiB ?? 1))}x | | <= 0.33x |`,
-    )
-  }
-  const sluiceModern = report.peers.find((p) => p.name === 'sluice (modern)')
-  const sdkV2 = report.peers.find((p) => p.name.startsWith('sdk-v2'))
-  if (sluiceModern && sdkV2) {
-    const s = top(sluiceModern)
-    const d = top(sdkV2)
-    out.push(
-      `| 2026-07-28: calls per CPU-second (sluice to SDK v2 on Bun) | ${r2((s?.callsPerCpuSecond ?? 0) / (d?.callsPerCpuSecond ?? 1))}x | | |`,
-      `| 2026-07-28: calls per second (sluice to SDK v2 on Bun) | ${r2((s?.callsPerSecond ?? 0) / (d?.callsPerSecond ?? 1))}x | | |`,
-      `| 2026-07-28: memory per idle listen stream (sluice to SDK v2 on Bun) | ${r2((largestIdle(sluiceModern)?.rssPerSessionKiB ?? 0) / (largestIdle(sdkV2)?.rssPerSessionKiB ?? 1))}x | | |`,
-    )
-  }
-  out.push('', 'Charts: `bench/results/throughput.svg`, `bench/results/memory.svg`.', '')
+  const prefix = report.mode === 'full' ? '' : 'short-'
+  out.push(
+    '',
+    `Charts: \`bench/results/${prefix}throughput.svg\`, \`bench/results/${prefix}memory.svg\`.`,
+    '',
+  )
   return out.join('\n')
 }

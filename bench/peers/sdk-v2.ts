@@ -36,7 +36,11 @@ function createServer(): McpServer {
   return server
 }
 
-const handler = createMcpHandler(() => createServer())
+// `--response-mode json|sse|auto` shapes 2026-07-28 replies (default auto: JSON for echo). 2025
+// requests are served statelessly by a fresh server each, answered as SSE.
+const modeAt = process.argv.indexOf('--response-mode')
+const responseMode = (modeAt >= 0 ? process.argv[modeAt + 1] : 'auto') as 'auto' | 'json' | 'sse'
+const handler = createMcpHandler(() => createServer(), { responseMode })
 const server = Bun.serve({
   hostname: '127.0.0.1',
   port: 0,
