@@ -8,10 +8,12 @@ import {
   switchOn,
   UsageError,
 } from '../cli/flags.ts'
+import type { Target } from '../loadtest/target.ts'
 import { writeCharts } from './charts.ts'
 import { benchCluster } from './cluster.ts'
-import { measureIdle, measurePosts, measureThroughput } from './measure.ts'
-import { laneInfo, PEERS, type Peer, SERVER_CORE } from './peers.ts'
+import { measureIdle, measureInterleaved } from './measure.ts'
+import { LANES, laneInfo, PEERS, type Peer, SERVER_CORE } from './peers.ts'
+import { measurePosts } from './posts.ts'
 import { profile } from './profile.ts'
 import { type BenchReport, type PeerResult, renderMarkdown } from './report.ts'
 
@@ -24,7 +26,13 @@ const PLANS = {
     idleWindowMs: 5_000,
     postS: 3,
   },
-  short: { concurrencies: [64], callMs: 1_500, idleCounts: [1_000], idleWindowMs: 1_000, postS: 0 },
+  short: {
+    concurrencies: [64],
+    callMs: 1_500,
+    idleCounts: [500, 2_000],
+    idleWindowMs: 1_000,
+    postS: 0,
+  },
 } as const
 type Plan = (typeof PLANS)[keyof typeof PLANS]
 
@@ -76,30 +84,51 @@ function pinClient(): void {
   Bun.spawnSync([taskset, '-a', '-p', '-c', others, String(process.pid)], { stdout: 'ignore' })
 }
 
-async function measurePeer(peer: Peer, plan: Plan): Promise<PeerResult> {
-  const { transport, idleStream } = laneInfo(peer.lane)
-  const target = await peer.start()
+/** Rounds a throughput step is cut into, taken in turns across the servers of a lane. */
+const ROUNDS = 5
+
+/**
+ * The servers of one lane, started together: each one's idle memory on its fresh process, then
+ * the throughput steps taken in turns (measureInterleaved), then autocannon one after another.
+ */
+async function measureLane(peers: readonly Peer[], plan: Plan): Promise<PeerResult[]> {
+  const { transport, idleStream } = laneInfo(peers[0]!.lane)
+  const targets: Target[] = []
   try {
-    // Idle memory first, on a fresh server, before any load has grown its heap.
-    const idle = []
-    if (idleStream && !peer.noIdle)
-      for (const count of plan.idleCounts)
-        idle.push(await measureIdle(target, transport, count, plan.idleWindowMs))
-    const throughput = []
-    for (const c of plan.concurrencies)
-      throughput.push(await measureThroughput(target, transport, c, plan.callMs))
-    const posts = plan.postS > 0 ? await measurePosts(target, transport, 32, plan.postS) : undefined
-    return {
+    for (const peer of peers) {
+      console.error(`bench: ${peer.name}`)
+      targets.push(await peer.start())
+    }
+    const results: PeerResult[] = peers.map((peer) => ({
       name: peer.name,
       lane: peer.lane,
       role: peer.role,
       runtime: peer.runtime,
-      throughput,
-      idle,
-      posts,
+      throughput: [],
+      idle: [],
+      posts: undefined,
+    }))
+    // Idle memory first, on fresh servers, before any load has grown their heaps.
+    for (const [i, peer] of peers.entries()) {
+      if (!idleStream || peer.noIdle) continue
+      results[i]!.idle = await measureIdle(
+        targets[i]!,
+        transport,
+        plan.idleCounts,
+        plan.idleWindowMs,
+      )
     }
+    const loads = targets.map((target) => ({ target, kind: transport }))
+    for (const c of plan.concurrencies) {
+      const step = await measureInterleaved(loads, c, plan.callMs, ROUNDS)
+      for (const [i, t] of step.entries()) results[i]!.throughput.push(t)
+    }
+    if (plan.postS > 0)
+      for (const [i, target] of targets.entries())
+        results[i]!.posts = await measurePosts(target, transport, 32, plan.postS)
+    return results
   } finally {
-    await target.stop()
+    await Promise.all(targets.map((t) => t.stop()))
   }
 }
 
@@ -142,10 +171,10 @@ async function main(): Promise<number> {
     peers: [],
   }
   const only = lastValue(flags, '--only')
-  for (const peer of PEERS) {
-    if (only && !peer.name.startsWith(only) && !peer.lane.startsWith(only)) continue
-    console.error(`bench: ${peer.name}`)
-    report.peers.push(await measurePeer(peer, plan))
+  const chosen = PEERS.filter((p) => !only || p.name.startsWith(only) || p.lane.startsWith(only))
+  for (const { lane } of LANES) {
+    const peers = chosen.filter((p) => p.lane === lane)
+    if (peers.length > 0) report.peers.push(...(await measureLane(peers, plan)))
   }
   mkdirSync(RESULTS, { recursive: true })
   const markdown = renderMarkdown(report)

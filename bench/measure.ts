@@ -1,7 +1,4 @@
-import autocannon from 'autocannon'
 import { openSessionStream } from '../loadtest/client-session.ts'
-import { LegacyMcpSession } from '../loadtest/mcp-session.ts'
-import { modernRequest } from '../loadtest/modern-client.ts'
 import { runPool, withTimeout } from '../loadtest/pool.ts'
 import { procCpuSeconds as readCpu, procRssBytes as readRss } from '../loadtest/probe.ts'
 import { quantile } from '../loadtest/scenarios/rpc.ts'
@@ -14,12 +11,22 @@ export interface ThroughputResult {
   errors: number
   callsPerSecond: number
   p50Ms: number
+  /**
+   * p99 of each round, then the median of those: a stall of the shared machine spoils the round
+   * it falls in, not the figure (one round when measured without turns).
+   */
   p99Ms: number
   serverCpuSeconds: number
   callsPerCpuSecond: number
 }
 
-const STEP_TIMEOUT_MS = 30_000
+export const STEP_TIMEOUT_MS = 30_000
+
+/** A server under load and the kind of client it speaks to. */
+export interface LoadTarget {
+  target: Target
+  kind: TransportKind
+}
 
 /** `concurrency` sessions each call echo in a loop for `durationMs`; server CPU from /proc. */
 export async function measureThroughput(
@@ -28,39 +35,83 @@ export async function measureThroughput(
   concurrency: number,
   durationMs: number,
 ): Promise<ThroughputResult> {
-  const clients = await openClients(target, kind, concurrency)
-  // Warm-up: JIT and connection pools, not measured.
-  await Promise.all(clients.map((c) => c.call('echo', { message: 'warm' })))
-  const latencies: number[] = []
-  let errors = 0
-  const cpuBefore = procCpuSeconds(target.pid!)
-  const started = performance.now()
-  const deadline = started + durationMs
-  await Promise.all(
-    clients.map(async (client, i) => {
-      while (performance.now() < deadline) {
-        try {
-          latencies.push(await client.call('echo', { message: `client ${i}` }))
-        } catch {
-          errors++
-        }
-      }
-    }),
-  )
-  const seconds = (performance.now() - started) / 1000
-  const serverCpuSeconds = procCpuSeconds(target.pid!) - cpuBefore
-  for (const c of clients) c.close()
-  latencies.sort((a, b) => a - b)
-  return {
-    concurrency,
-    calls: latencies.length,
-    errors,
-    callsPerSecond: latencies.length / seconds,
-    p50Ms: quantile(latencies, 0.5),
-    p99Ms: quantile(latencies, 0.99),
-    serverCpuSeconds,
-    callsPerCpuSecond: serverCpuSeconds > 0 ? latencies.length / serverCpuSeconds : Number.NaN,
+  const [result] = await measureInterleaved([{ target, kind }], concurrency, durationMs, 1)
+  return result!
+}
+
+/**
+ * The same load on several servers, taken in turns: `rounds` slices of `durationMs / rounds` per
+ * server, the order rotated each round, so that whatever else the machine runs falls on all of
+ * them alike and their ratios compare what was measured at the same time.
+ */
+export async function measureInterleaved(
+  targets: readonly LoadTarget[],
+  concurrency: number,
+  durationMs: number,
+  rounds: number,
+): Promise<ThroughputResult[]> {
+  const loads = []
+  for (const { target, kind } of targets) {
+    const clients = await openClients(target, kind, concurrency)
+    // Warm-up: JIT and connection pools, not measured.
+    await Promise.all(clients.map((c) => c.call('echo', { message: 'warm' })))
+    loads.push({
+      pid: target.pid!,
+      clients,
+      latencies: [] as number[],
+      p99s: [] as number[],
+      errors: 0,
+      cpu: 0,
+      ms: 0,
+    })
   }
+  const sliceMs = durationMs / rounds
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < loads.length; k++) {
+      const load = loads[(k + round) % loads.length]!
+      const cpuBefore = procCpuSeconds(load.pid)
+      const started = performance.now()
+      const deadline = started + sliceMs
+      const latencies: number[] = []
+      await Promise.all(
+        load.clients.map(async (client, i) => {
+          while (performance.now() < deadline) {
+            try {
+              latencies.push(await client.call('echo', { message: `client ${i}` }))
+            } catch {
+              load.errors++
+            }
+          }
+        }),
+      )
+      load.ms += performance.now() - started
+      load.cpu += procCpuSeconds(load.pid) - cpuBefore
+      load.p99s.push(
+        quantile(
+          latencies.sort((a, b) => a - b),
+          0.99,
+        ),
+      )
+      for (const latency of latencies) load.latencies.push(latency)
+    }
+  }
+  return loads.map((load) => {
+    for (const c of load.clients) c.close()
+    const latencies = load.latencies.sort((a, b) => a - b)
+    return {
+      concurrency,
+      calls: latencies.length,
+      errors: load.errors,
+      callsPerSecond: latencies.length / (load.ms / 1000),
+      p50Ms: quantile(latencies, 0.5),
+      p99Ms: quantile(
+        load.p99s.sort((a, b) => a - b),
+        0.5,
+      ),
+      serverCpuSeconds: load.cpu,
+      callsPerCpuSecond: load.cpu > 0 ? latencies.length / load.cpu : Number.NaN,
+    }
+  })
 }
 
 async function openClients(
@@ -90,141 +141,70 @@ async function openIdle(target: Target, kind: TransportKind): Promise<IdleSessio
 }
 
 export interface IdleResult {
+  /** Streams held open at this step. */
   sessions: number
   openPerSecond: number
+  /** Resident memory grown since before the first stream, per stream held. */
   rssPerSessionKiB: number
-  /** Server CPU while the sessions sit idle (keepalives only), in % of one core per 1,000 sessions. */
+  /**
+   * Resident memory grown since the previous step, per stream added: the cost of one more held
+   * stream, without the one-off growth the first streams bring (heap pages, JIT, buffers).
+   * Undefined at the first step.
+   */
+  marginalKiB: number | undefined
+  /** Server CPU while the streams sit idle (keepalives only), in % of one core per 1,000. */
   idleCpuPercentPer1000: number
 }
 
-/** Opens `count` idle sessions; sessions/s, resident memory per session and idle CPU. */
+/**
+ * Opens idle streams up to each of `counts` in turn (they stay open from step to step) and reads
+ * the server's resident memory at each; the idle CPU is read at the last step, then all close.
+ */
 export async function measureIdle(
   target: Target,
   kind: TransportKind,
-  count: number,
+  counts: readonly number[],
   idleWindowMs: number,
-): Promise<IdleResult> {
+): Promise<IdleResult[]> {
   const pid = target.pid!
-  Bun.gc(true)
   await Bun.sleep(500)
   const rssBefore = procRssBytes(pid)
   const sessions: IdleSession[] = []
-  const opened = await runPool({ count, concurrency: 100, timeCapMs: 120_000 }, async () => {
-    sessions.push(await openIdle(target, kind))
-  })
-  await Bun.sleep(1000)
-  const rssPerSessionKiB = (procRssBytes(pid) - rssBefore) / sessions.length / 1024
-  const cpuBefore = procCpuSeconds(pid)
-  await Bun.sleep(idleWindowMs)
-  const cpuPercent = ((procCpuSeconds(pid) - cpuBefore) / (idleWindowMs / 1000)) * 100
-  for (const s of sessions) s.close()
-  return {
-    sessions: sessions.length,
-    openPerSecond: opened.completed / (opened.elapsedMs / 1000),
-    rssPerSessionKiB,
-    idleCpuPercentPer1000: cpuPercent / (sessions.length / 1000),
-  }
-}
-
-export interface PostResult {
-  requestsPerSecond: number
-  p50Ms: number
-  p99Ms: number
-  non2xx: number
-}
-
-/**
- * autocannon POSTs tools/call echo as fast as it can. For SSE servers the POST is answered 202
- * and the result drains on one session's stream; for Streamable HTTP the POST carries the result.
- */
-export async function measurePosts(
-  target: Target,
-  kind: TransportKind,
-  connections: number,
-  durationS: number,
-): Promise<PostResult> {
-  const body = JSON.stringify({
-    jsonrpc: '2.0',
-    id: 1,
-    method: 'tools/call',
-    params: { name: 'echo', arguments: { message: 'bench' } },
-  })
-  let url: string
-  const headers: Record<string, string> = { 'content-type': 'application/json' }
-  let close: () => void
-  if (kind === 'modern') {
-    // Every POST stands alone: no session, the SEP-2243 headers and `_meta` on each.
-    const request = modernRequest(1, 'tools/call', {
-      name: 'echo',
-      arguments: { message: 'bench' },
-    })
-    return runAutocannon(
-      new URL('/mcp', target.base).href,
-      { ...headers, ...request.headers },
-      request.body,
-      connections,
-      durationS,
-      () => {},
-    )
-  }
-  if (kind === 'sse') {
-    const session = await LegacyMcpSession.open(target.base, undefined, STEP_TIMEOUT_MS)
-    await session.initialize(STEP_TIMEOUT_MS)
-    url = session.postUrl.href
-    close = () => session.connection.reset()
-  } else {
-    const init = await fetch(new URL('/mcp', target.base), {
-      method: 'POST',
-      headers: { ...headers, accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 0,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-06-18',
-          capabilities: {},
-          clientInfo: { name: 'bench', version: '1' },
+  const results: IdleResult[] = []
+  let previous: { sessions: number; rss: number } | undefined
+  try {
+    for (const count of counts) {
+      const opened = await runPool(
+        { count: count - sessions.length, concurrency: 100, timeCapMs: 120_000 },
+        async () => {
+          sessions.push(await openIdle(target, kind))
         },
-      }),
-    })
-    await init.arrayBuffer()
-    headers.accept = 'application/json, text/event-stream'
-    const sessionId = init.headers.get('mcp-session-id')
-    if (sessionId) headers['mcp-session-id'] = sessionId
-    headers['mcp-protocol-version'] = '2025-06-18'
-    url = new URL('/mcp', target.base).href
-    close = () => {}
-  }
-  return runAutocannon(url, headers, body, connections, durationS, close)
-}
-
-async function runAutocannon(
-  url: string,
-  headers: Record<string, string>,
-  body: string,
-  connections: number,
-  durationS: number,
-  close: () => void,
-): Promise<PostResult> {
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    headers,
-    body,
-    connections,
-    duration: durationS,
-  })
-  close()
-  return {
-    requestsPerSecond: result.requests.average,
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    non2xx: result.non2xx,
+      )
+      await Bun.sleep(1000)
+      const rss = procRssBytes(pid)
+      const added = sessions.length - (previous?.sessions ?? 0)
+      results.push({
+        sessions: sessions.length,
+        openPerSecond: opened.completed / (opened.elapsedMs / 1000),
+        rssPerSessionKiB: (rss - rssBefore) / sessions.length / 1024,
+        marginalKiB: previous && added > 0 ? (rss - previous.rss) / added / 1024 : undefined,
+        idleCpuPercentPer1000: Number.NaN,
+      })
+      previous = { sessions: sessions.length, rss }
+    }
+    const cpuBefore = procCpuSeconds(pid)
+    await Bun.sleep(idleWindowMs)
+    const cpuPercent = ((procCpuSeconds(pid) - cpuBefore) / (idleWindowMs / 1000)) * 100
+    const last = results[results.length - 1]!
+    last.idleCpuPercentPer1000 = cpuPercent / (sessions.length / 1000)
+    return results
+  } finally {
+    for (const s of sessions) s.close()
   }
 }
 
 /** The peer's CPU seconds so far; the bench always starts its peers, so /proc must be there. */
-function procCpuSeconds(pid: number): number {
+export function procCpuSeconds(pid: number): number {
   const seconds = readCpu(pid)
   if (seconds === undefined) throw new Error(`bench: process ${pid} has gone`)
   return seconds

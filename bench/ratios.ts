@@ -34,8 +34,14 @@ const AIMS: ReadonlyArray<{
 /** The row at concurrency 64 (the highest measured, if 64 was not). */
 const at64 = (p: PeerResult) =>
   p.throughput.find((t) => t.concurrency === 64) ?? p.throughput[p.throughput.length - 1]
-/** Resident memory per idle stream at the largest count measured. */
-const idleKiB = (p: PeerResult) => p.idle[p.idle.length - 1]?.rssPerSessionKiB
+/**
+ * Resident memory per idle stream: the marginal cost between the last two counts when there are
+ * two (what one more stream costs), else the growth per stream at the one count.
+ */
+const idleKiB = (p: PeerResult) => {
+  const last = p.idle[p.idle.length - 1]
+  return last?.marginalKiB ?? last?.rssPerSessionKiB
+}
 
 function figure(p: PeerResult, measure: 'cpu' | 'p99' | 'idle'): number | undefined {
   if (measure === 'idle') return idleKiB(p)
@@ -47,7 +53,7 @@ function label(measure: 'cpu' | 'p99' | 'idle', lane: Lane, peer: PeerResult): s
   if (measure === 'cpu') return 'calls per server CPU-second'
   if (measure === 'p99') return `p99 ms at ${at64(peer)?.concurrency} concurrent`
   const stream = LANES.find((l) => l.lane === lane)?.idleStream ?? 'stream'
-  return `KiB per idle ${stream}`
+  return `KiB per idle ${stream}${peer.idle.length > 1 ? ' (marginal)' : ''}`
 }
 
 /** Every ratio the results allow: sluice against each peer of its lane that has the figure. */

@@ -1,5 +1,6 @@
-import type { IdleResult, PostResult, ThroughputResult } from './measure.ts'
+import type { IdleResult, ThroughputResult } from './measure.ts'
 import { LANES, type Lane, type Role } from './peers.ts'
+import type { PostResult } from './posts.ts'
 import { computeRatios } from './ratios.ts'
 
 export interface PeerResult {
@@ -70,7 +71,12 @@ export function renderMarkdown(report: BenchReport): string {
     for (const p of report.peers.filter((q) => q.lane === lane)) {
       p.throughput.forEach((t, i) => {
         const idle = i === 0 ? p.idle : []
-        const kib = idle.map((d) => `${r1(d.rssPerSessionKiB)} (${d.sessions})`).join(', ')
+        const kib = idle
+          .map(
+            (d) =>
+              `${r1(d.rssPerSessionKiB)} (${d.sessions})${d.marginalKiB === undefined ? '' : `, +${r1(d.marginalKiB)} marginal`}`,
+          )
+          .join('; ')
         const last = idle[idle.length - 1]
         out.push(
           `| ${lane} | ${p.name} | ${t.concurrency} | ${r0(t.callsPerSecond)} | ${r2(t.p50Ms)} | ${r2(t.p99Ms)} | ${r0(t.callsPerCpuSecond)} | ${i === 0 && p.posts ? r0(p.posts.requestsPerSecond) : ''} | ${last ? r0(last.openPerSecond) : ''} | ${kib} | ${last ? r2(last.idleCpuPercentPer1000) : ''} |`,
