@@ -68,7 +68,7 @@ function usage(): string {
       'usage: bun run bench [--short] [--only NAME] [--profile LANE]   (or: bun bench/main.ts ...)',
     ],
     about: [
-      `Servers, one after another on loopback: ${PEERS.map((p) => p.name).join('; ')}.`,
+      `Servers on loopback, lane by lane: ${PEERS.map((p) => p.name).join('; ')}.`,
       'Every ratio is sluice against a server of its own lane (transport and reply shape).',
       'Writes bench/results/*.{json,md,svg} and prints the Markdown tables.',
     ],
