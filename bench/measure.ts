@@ -149,7 +149,7 @@ export interface IdleResult {
   /**
    * Resident memory grown since the previous step, per stream added: the cost of one more held
    * stream, without the one-off growth the first streams bring (heap pages, JIT, buffers).
-   * Undefined at the first step.
+   * Undefined at the first step, and when the server refused most of the step's streams.
    */
   marginalKiB: number | undefined
   /** Server CPU while the streams sit idle (keepalives only), in % of one core per 1,000. */
@@ -187,7 +187,12 @@ export async function measureIdle(
         sessions: sessions.length,
         openPerSecond: opened.completed / (opened.elapsedMs / 1000),
         rssPerSessionKiB: (rss - rssBefore) / sessions.length / 1024,
-        marginalKiB: previous && added > 0 ? (rss - previous.rss) / added / 1024 : undefined,
+        // Only when the step opened most of what it asked: a server that refused past a cap
+        // (the SDK v2 holds 1,024 listen streams) adds too few for a per-stream figure.
+        marginalKiB:
+          previous && added >= (count - previous.sessions) / 2
+            ? (rss - previous.rss) / added / 1024
+            : undefined,
         idleCpuPercentPer1000: Number.NaN,
       })
       previous = { sessions: sessions.length, rss }
