@@ -92,6 +92,8 @@ describe('the load tester', () => {
     const failed = report.scenarios[0]?.verdict.checks.filter((c) => !c.passed)
     expect(report.passed).toBe(false)
     expect(failed?.map((c) => c.name)).toEqual(['idle CPU over 2 s'])
-    expect(failed?.[0]?.value).toBeGreaterThan(50)
+    // Above the verdict's limit; how far above depends on how much of a core the box leaves the
+    // spinning server, so no fixed figure beyond that.
+    expect(failed?.[0]?.value).toBeGreaterThan(small.maxIdleCpuPercent)
   }, 60_000)
 })
