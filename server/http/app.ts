@@ -167,7 +167,7 @@ export function createHttpApp(routes: HttpRoutes) {
           }),
       )
       // Legacy HTTP+SSE (2024-11-05).
-      .get('/sse', (ctx) => openLegacy(ctx, SSE_ROUTE))
+      .get('/sse', ({ request, server, set }) => openLegacy({ request, server, set }, SSE_ROUTE))
       .post(
         '/message',
         ({ request }) =>
@@ -176,36 +176,38 @@ export function createHttpApp(routes: HttpRoutes) {
           }),
         { parse: 'none' },
       )
-      .get('/notifications', (ctx) => openLegacy(ctx, DIRECT_CALL_ROUTE))
+      .get('/notifications', ({ request, server, set }) =>
+        openLegacy({ request, server, set }, DIRECT_CALL_ROUTE),
+      )
       // Streamable HTTP (2025-03-26 to 2025-11-25) on /mcp; a session_id query is the direct tool-call flow.
       .post(
         '/mcp',
-        async (ctx) => {
-          const url = new URL(ctx.request.url)
-          if (url.searchParams.has('session_id') || url.searchParams.has('sessionId')) {
+        // Destructured, not `ctx` whole: Elysia then builds only what the handler reads.
+        async ({ request, server, set }) => {
+          // Most POSTs carry no query: parse the URL only when there is one.
+          const url = request.url.includes('?') ? new URL(request.url) : undefined
+          if (url && (url.searchParams.has('session_id') || url.searchParams.has('sessionId'))) {
             // Which flow a request takes must not depend on which of two session ids wins.
-            if (ctx.request.headers.has('mcp-session-id')) {
+            if (request.headers.has('mcp-session-id')) {
               return transportErrorResponse(
                 badRequest('name the session in the Mcp-Session-Id header or the query, not both'),
               )
             }
-            return routes.legacy.post(ctx.request, url, owner(ctx.request), {
+            return routes.legacy.post(request, url, owner(request), {
               directToolCalls: true,
             })
           }
-          return sse(
-            ctx,
-            await routes.eras.post(ctx.request, owner(ctx.request), connectionOf(ctx)),
-          )
+          const ctx = { request, server, set }
+          return sse(ctx, await routes.eras.post(request, owner(request), connectionOf(ctx)))
         },
         { parse: 'none' },
       )
       // GET and DELETE belong to 2025 sessions; without one they are a 2026 client's: 405.
-      .get('/mcp', (ctx) =>
-        ctx.request.headers.has('mcp-session-id')
-          ? sse(ctx, routes.streamable.get(ctx.request, owner(ctx.request), connectionOf(ctx)))
-          : methodNotAllowed(ctx.request),
-      )
+      .get('/mcp', ({ request, server, set }) => {
+        if (!request.headers.has('mcp-session-id')) return methodNotAllowed(request)
+        const ctx = { request, server, set }
+        return sse(ctx, routes.streamable.get(request, owner(request), connectionOf(ctx)))
+      })
       .delete('/mcp', ({ request }) =>
         request.headers.has('mcp-session-id')
           ? routes.streamable.delete(request, owner(request))
