@@ -93,7 +93,7 @@ export class Dispatcher {
   /** Handles one validated message from the peer. Never throws; errors become responses. */
   dispatch(message: JsonRpcMessage, peer: McpPeer, options?: DispatchOptions): void {
     if (isRequest(message)) {
-      void this.#answer(message, peer, options)
+      this.#answer(message, peer, options)
     } else if (isNotification(message)) {
       this.#notify(message, peer)
     } else {
@@ -103,67 +103,109 @@ export class Dispatcher {
   }
 
   /**
-   * One async frame per request (the hot path): resolve the handler, run it as a cancellable call
-   * of the session with its context, end the call, then send the result or the error.
+   * The hot path: resolve the handler, run it as a cancellable call of the session with its
+   * context, end the call, then send the result or the error. A handler that answers
+   * synchronously is answered before `dispatch` returns (no promise, no microtask), so a
+   * transport building its response right after finds the answer already there.
    */
-  async #answer(req: JsonRpcRequest, peer: McpPeer, options?: DispatchOptions): Promise<void> {
+  #answer(req: JsonRpcRequest, peer: McpPeer, options?: DispatchOptions): void {
     let controller: AbortController | undefined
     let ctx: CallContext | undefined
     try {
-      let result: Record<string, unknown> | undefined
-      if (req.method === 'initialize') result = this.#initialize(req, peer)
-      else if (req.method === 'ping') result = {}
-      else if (req.method === 'server/discover') result = this.#discover()
-      else {
-        const handler = this.#handler(req, peer, options)
-        controller = peer.calls.begin(req.id)
-        if (!controller)
-          throw invalidRequest(`request id ${JSON.stringify(req.id)} is already in flight`)
-        this.#running++
-        ctx = new CallContext(
-          peer,
-          req.id,
-          controller.signal,
-          req.params?._meta,
-          peer.input ?? this.options.input,
-        )
-        result = await handler(req, ctx, peer)
-        this.#endCall(req, peer, controller, ctx)
-        // A cancelled request sends nothing; its stream stops waiting for it.
-        if (controller.signal.aborted) return peer.endWithoutResponse(req.id)
-      }
-      if (result) peer.send(resultMessage(req.id, result))
-      else peer.endWithoutResponse(req.id)
-    } catch (err) {
-      if (controller && ctx) {
-        this.#endCall(req, peer, controller, ctx)
-        if (controller.signal.aborted) return peer.endWithoutResponse(req.id)
-      }
-      // 2026-07-28: the attempt needs input; the client retries with it (multi round-trip).
-      if (err instanceof InputRequiredError && ROUND_TRIP_METHODS.has(req.method)) {
-        const result = err.channel.result()
-        peer.send(
-          result instanceof ProtocolError
-            ? errorMessage(req.id, result)
-            : resultMessage(req.id, result),
-        )
+      if (LIFECYCLE_METHODS.has(req.method)) {
+        this.#respond(req, peer, this.#lifecycle(req, peer))
         return
       }
-      const error =
-        err instanceof ProtocolError
-          ? err
-          : err instanceof InputRequiredError
-            ? invalidRequest(`${req.method} cannot ask the client for input`)
-            : new ProtocolError(ErrorCode.InternalError, 'Internal error: the request failed')
-      if (error.code === ErrorCode.InternalError) {
-        this.options.logger.error('request_failed', {
-          session: peer.sessionId,
-          method: req.method,
-          err,
-        })
+      const handler = this.#handler(req, peer, options)
+      controller = peer.calls.begin(req.id)
+      if (!controller)
+        throw invalidRequest(`request id ${JSON.stringify(req.id)} is already in flight`)
+      this.#running++
+      ctx = new CallContext(
+        peer,
+        req.id,
+        controller.signal,
+        req.params?._meta,
+        peer.input ?? this.options.input,
+      )
+      const out = handler(req, ctx, peer)
+      if (!isPromiseLike(out)) {
+        this.#finish(req, peer, controller, ctx, out)
+        return
       }
-      peer.send(errorMessage(req.id, error))
+      const call = controller
+      const context = ctx
+      void Promise.resolve(out)
+        .then((result) => this.#finish(req, peer, call, context, result))
+        .catch((err: unknown) => this.#fail(req, peer, err, call, context))
+    } catch (err) {
+      this.#fail(req, peer, err, controller, ctx)
     }
+  }
+
+  /** The handler returned: end the call, then answer unless it was cancelled. */
+  #finish(
+    req: JsonRpcRequest,
+    peer: McpPeer,
+    controller: AbortController,
+    ctx: CallContext,
+    result: Record<string, unknown> | undefined,
+  ): void {
+    this.#endCall(req, peer, controller, ctx)
+    // A cancelled request sends nothing; its stream stops waiting for it.
+    this.#respond(req, peer, controller.signal.aborted ? undefined : result)
+  }
+
+  #lifecycle(req: JsonRpcRequest, peer: McpPeer): Record<string, unknown> {
+    if (req.method === 'initialize') return this.#initialize(req, peer)
+    if (req.method === 'server/discover') return this.#discover()
+    return {}
+  }
+
+  #respond(req: JsonRpcRequest, peer: McpPeer, result: Record<string, unknown> | undefined): void {
+    if (result) peer.send(resultMessage(req.id, result))
+    else peer.endWithoutResponse(req.id)
+  }
+
+  /** The handler (or the answer) failed: the error becomes the response, unless cancelled. */
+  #fail(
+    req: JsonRpcRequest,
+    peer: McpPeer,
+    err: unknown,
+    controller: AbortController | undefined,
+    ctx: CallContext | undefined,
+  ): void {
+    if (controller && ctx) {
+      this.#endCall(req, peer, controller, ctx)
+      if (controller.signal.aborted) {
+        peer.endWithoutResponse(req.id)
+        return
+      }
+    }
+    // 2026-07-28: the attempt needs input; the client retries with it (multi round-trip).
+    if (err instanceof InputRequiredError && ROUND_TRIP_METHODS.has(req.method)) {
+      const result = err.channel.result()
+      peer.send(
+        result instanceof ProtocolError
+          ? errorMessage(req.id, result)
+          : resultMessage(req.id, result),
+      )
+      return
+    }
+    const error =
+      err instanceof ProtocolError
+        ? err
+        : err instanceof InputRequiredError
+          ? invalidRequest(`${req.method} cannot ask the client for input`)
+          : new ProtocolError(ErrorCode.InternalError, 'Internal error: the request failed')
+    if (error.code === ErrorCode.InternalError) {
+      this.options.logger.error('request_failed', {
+        session: peer.sessionId,
+        method: req.method,
+        err,
+      })
+    }
+    peer.send(errorMessage(req.id, error))
   }
 
   /** The handler of a feature method. @throws ProtocolError for unknown methods or before initialize. */
@@ -307,4 +349,9 @@ function readInitializeParams(params: Record<string, unknown> | undefined): {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** Whether a handler answered later (a promise, or any thenable) rather than at once. */
+export function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function'
 }

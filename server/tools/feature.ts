@@ -1,6 +1,6 @@
 import type { Counter } from '../observability/metrics.ts'
 import { type CallContext, MissingClientCapabilityError } from '../protocol/context.ts'
-import { TOO_MANY_CALLS } from '../protocol/dispatcher.ts'
+import { isPromiseLike, TOO_MANY_CALLS } from '../protocol/dispatcher.ts'
 import {
   ErrorCode,
   invalidParams,
@@ -60,12 +60,13 @@ export class ToolsFeature implements McpFeature {
     return series
   }
 
-  async #call(
+  /** A tool call: its result at once when the tool answers synchronously, else a promise of it. */
+  #call(
     ctx: CallContext,
     peer: McpPeer,
     name: unknown,
     args: unknown,
-  ): Promise<Record<string, unknown> | undefined> {
+  ): Record<string, unknown> | undefined | Promise<Record<string, unknown> | undefined> {
     if (typeof name !== 'string') throw invalidParams('tools/call needs a tool "name"')
     if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
       throw invalidParams(`"arguments" of tool '${name}' must be an object`)
@@ -79,43 +80,62 @@ export class ToolsFeature implements McpFeature {
         `Too Many Requests: session ${peer.sessionId} has ${others} tool calls in flight, its limit; retry when one finishes`,
       )
     }
-    const count = (outcome: string) => this.#toolCallSeries(name, outcome).inc()
+    let result: ToolResult | Promise<ToolResult>
     try {
-      const result = await this.options.tools.call(name, args, ctx)
-      count(result.isError ? 'error' : 'ok')
-      return toRecord(result)
+      result = this.options.tools.callNow(name, args, ctx)
     } catch (err) {
-      if (ctx.signal.aborted) {
-        count('cancelled')
-        return undefined
-      }
-      // The attempt ends asking the client for input (2026-07-28): not a failure of the tool.
-      if (err instanceof InputRequiredError) {
-        count('input_required')
-        throw err
-      }
-      // 2026-07-28: a request that needs an undeclared client capability is refused (-32021).
-      const version = peer.state.protocolVersion
-      if (err instanceof MissingClientCapabilityError && version && isModernVersion(version)) {
-        count('error')
-        throw missingClientCapability(err.capability)
-      }
-      if (err instanceof UnknownToolError) {
-        this.options.toolCalls.inc({ tool: '(unknown)', outcome: 'unknown_tool' })
-        throw new ProtocolError(ErrorCode.InvalidParams, err.message)
-      }
-      if (err instanceof ToolInputError) {
-        count('invalid_input')
-        // From 2025-11-25 on, input validation failures are tool execution errors (SEP-1303)
-        // so that the model can correct itself; before, they are -32602 protocol errors.
-        const version = peer.state.protocolVersion
-        if (version && isAtLeast(version, '2025-11-25')) return toolError(err.message)
-        throw new ProtocolError(ErrorCode.InvalidParams, err.message)
-      }
-      count('error')
-      this.options.logger.warn('tool_failed', { session: peer.sessionId, tool: name, err })
-      return toolError(`Tool error: ${name} failed: ${(err as Error)?.message ?? String(err)}`)
+      return this.#failed(ctx, peer, name, err)
     }
+    if (!isPromiseLike(result)) return this.#succeeded(name, result)
+    return result.then(
+      (done) => this.#succeeded(name, done),
+      (err: unknown) => this.#failed(ctx, peer, name, err),
+    )
+  }
+
+  #succeeded(name: string, result: ToolResult): Record<string, unknown> {
+    this.#toolCallSeries(name, result.isError ? 'error' : 'ok').inc()
+    return toRecord(result)
+  }
+
+  /** What a failed call answers: a tool error result, nothing (cancelled), or a protocol error thrown. */
+  #failed(
+    ctx: CallContext,
+    peer: McpPeer,
+    name: string,
+    err: unknown,
+  ): Record<string, unknown> | undefined {
+    const count = (outcome: string) => this.#toolCallSeries(name, outcome).inc()
+    if (ctx.signal.aborted) {
+      count('cancelled')
+      return undefined
+    }
+    // The attempt ends asking the client for input (2026-07-28): not a failure of the tool.
+    if (err instanceof InputRequiredError) {
+      count('input_required')
+      throw err
+    }
+    // 2026-07-28: a request that needs an undeclared client capability is refused (-32021).
+    const version = peer.state.protocolVersion
+    if (err instanceof MissingClientCapabilityError && version && isModernVersion(version)) {
+      count('error')
+      throw missingClientCapability(err.capability)
+    }
+    if (err instanceof UnknownToolError) {
+      this.options.toolCalls.inc({ tool: '(unknown)', outcome: 'unknown_tool' })
+      throw new ProtocolError(ErrorCode.InvalidParams, err.message)
+    }
+    if (err instanceof ToolInputError) {
+      count('invalid_input')
+      // From 2025-11-25 on, input validation failures are tool execution errors (SEP-1303)
+      // so that the model can correct itself; before, they are -32602 protocol errors.
+      const version = peer.state.protocolVersion
+      if (version && isAtLeast(version, '2025-11-25')) return toolError(err.message)
+      throw new ProtocolError(ErrorCode.InvalidParams, err.message)
+    }
+    count('error')
+    this.options.logger.warn('tool_failed', { session: peer.sessionId, tool: name, err })
+    return toolError(`Tool error: ${name} failed: ${(err as Error)?.message ?? String(err)}`)
   }
 }
 

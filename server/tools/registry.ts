@@ -1,6 +1,7 @@
 import type { TObject } from '@sinclair/typebox'
 import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler'
 import { Catalog } from '../protocol/catalog.ts'
+import { isPromiseLike } from '../protocol/dispatcher.ts'
 import { ToolInputError, ToolRegistrationError, UnknownToolError } from './errors.ts'
 import type {
   ToolContext,
@@ -98,6 +99,14 @@ export class ToolRegistry {
    * @throws UnknownToolError, ToolInputError before the handler runs; whatever the handler throws.
    */
   async call(name: string, args: unknown, ctx: ToolContext): Promise<ToolResult> {
+    return this.callNow(name, args, ctx)
+  }
+
+  /**
+   * `call` without a promise when the handler answers synchronously: the result at once, or a
+   * promise of it. Throws synchronously what is refused before the handler runs.
+   */
+  callNow(name: string, args: unknown, ctx: ToolContext): ToolResult | Promise<ToolResult> {
     const tool = this.#tools.get(name)
     if (!tool) throw new UnknownToolError(name)
     const input = args ?? {}
@@ -109,7 +118,11 @@ export class ToolRegistry {
       }
       throw new ToolInputError(name, problems)
     }
-    const result = await tool.handler(input, ctx)
-    return typeof result === 'string' ? { content: [{ type: 'text', text: result }] } : result
+    const result = tool.handler(input, ctx)
+    return isPromiseLike(result) ? Promise.resolve(result).then(toToolResult) : toToolResult(result)
   }
+}
+
+function toToolResult(result: string | ToolResult): ToolResult {
+  return typeof result === 'string' ? { content: [{ type: 'text', text: result }] } : result
 }
