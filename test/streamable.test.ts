@@ -49,6 +49,61 @@ describe('Streamable HTTP with the official SDK client', () => {
   })
 })
 
+describe('SSE replies answered at once', () => {
+  test('a synchronous answer goes as one SSE body that a reconnect from its priming id replays', async () => {
+    await using server = startServer()
+    const { sessionId } = await initialize(server.url)
+    const call = (id: number, name: string, args: Record<string, unknown>) =>
+      mcp(server.url, sessionId, {
+        method: 'POST',
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id,
+          method: 'tools/call',
+          params: { name, arguments: args },
+        }),
+      })
+    const echo = await call(1, 'echo', { message: 'line one\nline two' })
+    expect(echo.headers.get('content-type')).toBe('text/event-stream')
+    // One body: its length is known up front, unlike a stream's.
+    expect(echo.headers.get('content-length')).not.toBeNull()
+    const reader = new SseReader(echo)
+    const priming = await reader.next()
+    const message = await reader.next()
+    expect(await reader.next()).toBeUndefined()
+    // The priming id names the position before the answer: a reconnect from it gets the answer.
+    const stream = /^(\d+)_0$/.exec(priming?.id ?? '')?.[1]
+    expect(stream).toBeDefined()
+    expect(priming?.data).toBe('')
+    expect(message?.id).toBe(`${stream}_1`)
+    const answer = {
+      jsonrpc: '2.0',
+      id: 1,
+      result: { content: [{ type: 'text', text: 'line one\nline two' }] },
+    }
+    expect(JSON.parse(message?.data ?? '')).toEqual(answer)
+    const resumed = await mcp(server.url, sessionId, {
+      method: 'GET',
+      headers: { accept: 'text/event-stream', 'last-event-id': priming?.id ?? '' },
+    })
+    const replay = new SseReader(resumed)
+    const again = await replay.nextEvent()
+    expect(again?.id).toBe(`${stream}_1`)
+    expect(JSON.parse(again?.data ?? '')).toEqual(answer)
+    await replay.cancel()
+    // An answer still to come is streamed: the priming event goes before the tool ends.
+    const sleep = await call(2, 'sleep', { seconds: 0.05 })
+    expect(sleep.headers.get('content-length')).toBeNull()
+    const streamed = new SseReader(sleep)
+    expect(await streamed.next()).toMatchObject({ id: `${Number(stream) + 1}_0`, data: '' })
+    expect(JSON.parse((await streamed.nextEvent())?.data ?? '')).toEqual({
+      jsonrpc: '2.0',
+      id: 2,
+      result: { content: [{ type: 'text', text: 'slept 0.05s' }] },
+    })
+  })
+})
+
 describe('progress notifications', () => {
   test("a tool's progress reaches the SDK client on its request's stream", async () => {
     await using server = startServer({ profile: 'conformance' })

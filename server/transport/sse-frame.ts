@@ -13,12 +13,21 @@ export interface SseEvent {
 
 /** Encodes one Server-Sent Events frame, terminated by a blank line. */
 export function encodeSseEvent(e: SseEvent): Uint8Array {
+  return encoder.encode(sseEventText(e))
+}
+
+const LINE_BREAK = /\r\n|\r|\n/
+
+/** The text of one Server-Sent Events frame (see `encodeSseEvent`). */
+export function sseEventText(e: SseEvent): string {
   let text = ''
   if (e.event !== undefined) text += `event: ${e.event}\n`
   if (e.id !== undefined) text += `id: ${e.id}\n`
   if (e.retryMs !== undefined) text += `retry: ${e.retryMs}\n`
-  for (const line of e.data.split(/\r\n|\r|\n/)) text += `data: ${line}\n`
-  return encoder.encode(`${text}\n`)
+  // Serialized JSON has no line break: one data line, without a split.
+  if (!e.data.includes('\n') && !e.data.includes('\r')) return `${text}data: ${e.data}\n\n`
+  for (const line of e.data.split(LINE_BREAK)) text += `data: ${line}\n`
+  return `${text}\n`
 }
 
 /** One JSON-RPC message as an `event: message` frame. Serialized JSON never contains a newline. */
@@ -26,10 +35,12 @@ export function encodeMessageFrame(json: string): Uint8Array {
   return encoder.encode(`event: message\ndata: ${json}\n\n`)
 }
 
+/** The text of `OPEN_COMMENT_FRAME`. */
+export const OPEN_COMMENT_TEXT = ': stream open\n\n'
 /** An SSE comment: ignored by clients, keeps proxies and idle timers from closing the stream. */
 export const KEEPALIVE_FRAME = encoder.encode(': keepalive\n\n')
 /** The first frame of a stream that has no event to start with: its headers go out at once. */
-export const OPEN_COMMENT_FRAME = encoder.encode(': stream open\n\n')
+export const OPEN_COMMENT_FRAME = encoder.encode(OPEN_COMMENT_TEXT)
 
 /** Response headers of every SSE stream sluice opens. */
 export const SSE_HEADERS: Readonly<Record<string, string>> = {

@@ -19,8 +19,15 @@ import { acceptOf, notAcceptable } from './accept.ts'
 import { readBodyText } from './json-body.ts'
 import { answerAsJson } from './json-reply.ts'
 import { rejectionResponse } from './rejection.ts'
-import { streamSession } from './session-stream.ts'
-import { encodeSseEvent, frameLogger, OPEN_COMMENT_FRAME } from './sse-frame.ts'
+import { FRAME_SLICE_BYTES, streamSession } from './session-stream.ts'
+import {
+  encodeSseEvent,
+  frameLogger,
+  OPEN_COMMENT_FRAME,
+  OPEN_COMMENT_TEXT,
+  SSE_HEADERS,
+  sseEventText,
+} from './sse-frame.ts'
 import {
   badRequest,
   sessionNotFound,
@@ -60,6 +67,9 @@ export interface SseReply {
 /** Sessions that send no MCP-Protocol-Version are 2025-03-26 clients (the spec's default). */
 const DEFAULT_HEADER_VERSION = '2025-03-26'
 const EVENT_ID = /^(\d+)_(\d+)$/
+/** Room for an event's `event:` and `id:` lines around its JSON. */
+const FRAME_OVERHEAD_BYTES = 64
+const encoder = new TextEncoder()
 
 /** Streamable HTTP (MCP 2025-03-26 to 2025-11-25) on one endpoint: POST, GET and DELETE. */
 export class StreamableHttpTransport {
@@ -113,7 +123,10 @@ export class StreamableHttpTransport {
           this.options,
         )
       }
-      return this.#sseReply(request, session, stream, headers, true, connection)
+      return (
+        this.#wholeReply(session, stream, headers) ??
+        this.#sseReply(request, session, stream, headers, true, connection)
+      )
     } catch (err) {
       return this.#reject(err)
     }
@@ -243,6 +256,55 @@ export class StreamableHttpTransport {
     return session
   }
 
+  /**
+   * An SSE reply whose answers are all on the stream already (synchronous handlers) goes as one
+   * body: the same frames as the stream would send, without a generator, a reader, its timers or
+   * abort listeners. Like a small JSON reply it goes whole, so only a reply within one frame slice
+   * (64 KiB) takes this path; the events move to the replay window as if sent, for Last-Event-ID.
+   * Undefined when an answer is still to come, or the reply is larger.
+   */
+  #wholeReply(
+    session: Session,
+    stream: EventStream,
+    headers: Record<string, string>,
+  ): Response | undefined {
+    if (!stream.ended || stream.closed) return undefined
+    const priming = this.#primingText(session, stream)
+    if (
+      stream.heldBytes + stream.unsent * FRAME_OVERHEAD_BYTES + priming.length >
+      FRAME_SLICE_BYTES
+    )
+      return undefined
+    const onFrame = frameLogger(this.options.logger, session.id)
+    onFrame?.(encoder.encode(priming))
+    let text = priming
+    for (let event = session.take(stream); event; event = session.take(stream)) {
+      const frame = sseEventText({
+        event: 'message',
+        id: `${stream.number}_${event.seq}`,
+        data: event.json,
+      })
+      session.frameHandedOver(stream, 'message')
+      onFrame?.(encoder.encode(frame))
+      text += frame
+    }
+    return new Response(encoder.encode(text), { headers: { ...SSE_HEADERS, ...headers } })
+  }
+
+  /**
+   * A fresh stream's first frame: a priming event (2025-11-25 on), else a comment. Its id names
+   * the position before the first event not yet sent, so a reconnect from it gets every event.
+   */
+  #primingText(session: Session, stream: EventStream): string {
+    return (session.state.protocolVersion ?? '') >= '2025-11-25'
+      ? sseEventText({
+          id: `${stream.number}_${stream.lastSeq - stream.unsent}`,
+          data: '',
+          retryMs: this.options.retryMs,
+        })
+      : OPEN_COMMENT_TEXT
+  }
+
   #sseReply(
     request: Request,
     session: Session,
@@ -259,14 +321,7 @@ export class StreamableHttpTransport {
     // The server ending the session (deadline, shutdown) drops a connection that may be stalled.
     const onServerClose = connection.drop
     session.signal.addEventListener('abort', onServerClose, { once: true })
-    const priming =
-      fresh && (session.state.protocolVersion ?? '') >= '2025-11-25'
-        ? encodeSseEvent({
-            id: `${stream.number}_${stream.lastSeq}`,
-            data: '',
-            retryMs: this.options.retryMs,
-          })
-        : OPEN_COMMENT_FRAME
+    const priming = fresh ? encoder.encode(this.#primingText(session, stream)) : OPEN_COMMENT_FRAME
     const body = streamSession(session, stream, {
       firstFrames: [priming],
       encode: (event) =>
