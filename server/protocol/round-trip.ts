@@ -51,7 +51,8 @@ export class RoundTripInput implements InputChannel {
 
   private constructor(
     private readonly signer: RequestStateSigner,
-    private readonly origin: { request: string; owner: string },
+    /** The request's digest is computed when first needed: most attempts never seal a state. */
+    private readonly origin: { readonly request: string; readonly owner: string },
     responses: Record<string, unknown>,
     private readonly maxStateBytes: number,
   ) {
@@ -72,7 +73,17 @@ export class RoundTripInput implements InputChannel {
     maxStateBytes: number,
     now = Date.now(),
   ): RoundTripInput {
-    const origin = { request: requestDigest(method, params), owner }
+    // The parameters as they arrived (a handler may change its arguments); digested only when a
+    // state is sealed or verified, which most attempts never need.
+    const arrived = JSON.stringify(salientParams(params))
+    let digest: string | undefined
+    const origin = {
+      get request(): string {
+        digest ??= requestDigest(method, JSON.parse(arrived))
+        return digest
+      },
+      owner,
+    }
     const given = params?.inputResponses
     if (
       given !== undefined &&
@@ -131,7 +142,8 @@ export class RoundTripInput implements InputChannel {
         ([key]) => this.#asked.has(key) && !this.#missing.has(key),
       ),
     )
-    const state: SealedState = { ...this.origin, expiresAt: now + REQUEST_STATE_TTL_MS, responses }
+    const { request, owner } = this.origin
+    const state: SealedState = { request, owner, expiresAt: now + REQUEST_STATE_TTL_MS, responses }
     const requestState = this.signer.sign(state)
     if (requestState.length > this.maxStateBytes) {
       return new ProtocolError(
@@ -147,9 +159,14 @@ export class RoundTripInput implements InputChannel {
   }
 }
 
-/** The method and a digest of the parameters that define the request (not its round-trip fields). */
-function requestDigest(method: string, params: Record<string, unknown> | undefined): string {
+/** The parameters that define the request (not its round-trip fields). */
+function salientParams(params: Record<string, unknown> | undefined): Record<string, unknown> {
   const { _meta, inputResponses, requestState, ...salient } = params ?? {}
+  return salient
+}
+
+/** The method and a digest of the parameters that define the request. */
+function requestDigest(method: string, salient: unknown): string {
   return `${method}:${createHash('sha256').update(stableJson(salient)).digest('base64url')}`
 }
 
