@@ -54,8 +54,11 @@ export class RequestPeer implements McpPeer {
   readonly calls = new PendingCalls()
   readonly stream: EventStream
   readonly input: InputChannel | undefined
-  readonly #closed = new AbortController()
-  readonly #first = Promise.withResolvers<FirstArrival>()
+  /** Made when someone asks for `signal`: most requests are answered before anyone listens. */
+  #closed: AbortController | undefined
+  /** What arrived first, and its promise once someone waits for it. */
+  #arrival: FirstArrival | undefined
+  #first: PromiseWithResolvers<FirstArrival> | undefined
   #pacer: StreamPacer | undefined
   /** Cuts the reader's connection: the server ending a stream a reader may have stalled on. */
   #onEvicted: (() => void) | undefined
@@ -83,7 +86,16 @@ export class RequestPeer implements McpPeer {
 
   /** Aborts when the peer closes; its reason is the RequestCloseReason. */
   get signal(): AbortSignal {
+    if (!this.#closed) {
+      this.#closed = new AbortController()
+      if (this.#closeReason) this.#closed.abort(this.#closeReason)
+    }
     return this.#closed.signal
+  }
+
+  /** Why the peer closed; undefined while it is open. */
+  get closeReason(): RequestCloseReason | undefined {
+    return this.#closeReason
   }
 
   get isClosed(): boolean {
@@ -96,7 +108,20 @@ export class RequestPeer implements McpPeer {
 
   /** Resolves with what arrived first: the response, a related notification, or the close. */
   get firstArrival(): Promise<FirstArrival> {
+    if (this.#arrival) return Promise.resolve(this.#arrival)
+    this.#first ??= Promise.withResolvers<FirstArrival>()
     return this.#first.promise
+  }
+
+  /** What arrived first, if anything has: no need to wait for `firstArrival`. */
+  get arrived(): FirstArrival | undefined {
+    return this.#arrival
+  }
+
+  #arrive(what: FirstArrival): void {
+    if (this.#arrival) return
+    this.#arrival = what
+    this.#first?.resolve(what)
   }
 
   /** McpPeer: queues a message on this request's stream; a full stream closes the peer. */
@@ -123,7 +148,7 @@ export class RequestPeer implements McpPeer {
       return false
     }
     if (outcome !== 'queued') return false
-    this.#first.resolve(response ? 'response' : 'notification')
+    this.#arrive(response ? 'response' : 'notification')
     if (response) {
       this.#answered = true
       this.stream.end()
@@ -138,7 +163,7 @@ export class RequestPeer implements McpPeer {
       this.#cancelledAt = undefined
     }
     this.stream.end()
-    this.#first.resolve('closed')
+    this.#arrive('closed')
   }
 
   /**
@@ -200,8 +225,8 @@ export class RequestPeer implements McpPeer {
     if (this.calls.size > 0) this.#cancelledAt = performance.now()
     this.calls.cancelAll(`request ${this.sessionId} ended: ${reason}`)
     this.stream.close()
-    this.#first.resolve('closed')
-    this.#closed.abort(reason)
+    this.#arrive('closed')
+    this.#closed?.abort(reason)
     this.options.onClose?.(this, reason)
   }
 }

@@ -144,18 +144,21 @@ export class StatelessHttpTransport {
       modernShaper(message.method, serverInfo, cache),
       input,
     )
-    // The client closing its connection (or its stream) cancels the request, at once.
+    this.options.dispatcher.dispatch(message, peer)
+    // The client closing its connection (or its stream) cancels the request, at once. A request
+    // answered synchronously has nothing left to cancel: no listener for it.
     const onAbort = () => peer.close('client_abort')
     if (request.signal.aborted) onAbort()
-    else request.signal.addEventListener('abort', onAbort, { once: true })
-    peer.signal.addEventListener(
-      'abort',
-      () => request.signal.removeEventListener('abort', onAbort),
-      { once: true },
-    )
-    this.options.dispatcher.dispatch(message, peer)
+    else if (!peer.stream.ended) {
+      request.signal.addEventListener('abort', onAbort, { once: true })
+      peer.signal.addEventListener(
+        'abort',
+        () => request.signal.removeEventListener('abort', onAbort),
+        { once: true },
+      )
+    }
     if (mode === 'sse') return this.#sseReply(peer, connection, [OPEN_COMMENT_FRAME])
-    const first = await peer.firstArrival
+    const first = peer.arrived ?? (await peer.firstArrival)
     if (first === 'notification' && mode === 'auto') return this.#sseReply(peer, connection, [])
     return this.#jsonReply(request, peer, connection)
   }
@@ -174,7 +177,7 @@ export class StatelessHttpTransport {
       if (typeof next === 'object') last = next.json
     }
     const answer = peer.answered ? last : undefined
-    const reason = peer.signal.reason
+    const reason = peer.closeReason
     peer.close('complete')
     if (answer === undefined) {
       if (request.signal.aborted) return clientGoneResponse()
