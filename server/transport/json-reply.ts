@@ -43,28 +43,15 @@ export async function answerAsJson(
   options: JsonReplyOptions,
 ): Promise<Response> {
   const { request, session, stream, requestIds, batch, headers, connection } = reply
-  const answers = new Map<RequestId, unknown>()
-  // While the client is there, a drain waits for these calls; once it left, nobody can be answered.
-  const onLeave = () => session.setJsonReader(stream, false)
-  session.setJsonReader(stream, !request.signal.aborted)
-  request.signal.addEventListener('abort', onLeave, { once: true })
+  let answers: string[]
   try {
-    for (;;) {
-      const next = session.take(stream) ?? (await session.wait(stream))
-      if (next === null) break
-      if (typeof next !== 'object') continue
-      // Only responses reach a JSON reply's stream (the session sends the rest elsewhere).
-      const message = JSON.parse(next.json) as { id?: RequestId }
-      if (message.id !== undefined) answers.set(message.id, message)
-    }
+    // Answers already there (synchronous handlers) are taken at once: no wait, no listener.
+    answers = stream.ended ? takeAnswers(session, stream) : await waitForAnswers(reply)
   } finally {
-    request.signal.removeEventListener('abort', onLeave)
-    session.setJsonReader(stream, false)
     session.releaseStream(stream)
   }
   if (session.isClosed) throw sessionNotFound(session.id)
-  const ordered = requestIds.map((id) => answers.get(id) ?? cancelled(id))
-  const bytes = encoder.encode(JSON.stringify(batch ? ordered : ordered[0]))
+  const bytes = encoder.encode(replyText(answers, requestIds, batch))
   const jsonHeaders = { ...headers, 'content-type': 'application/json' }
   const abandoned = () => {
     options.metrics.repliesAbandoned.inc()
@@ -82,6 +69,53 @@ export async function answerAsJson(
   if (request.signal.aborted) abandoned()
   else request.signal.addEventListener('abort', abandoned, { once: true })
   return new Response(bytes, { headers: jsonHeaders })
+}
+
+/** The responses on the stream, as sent (JSON text), once they are all there. */
+function takeAnswers(session: Session, stream: EventStream): string[] {
+  const answers: string[] = []
+  for (let event = session.take(stream); event; event = session.take(stream)) {
+    answers.push(event.json)
+  }
+  return answers
+}
+
+/** Waits for every response on the stream; the call runs on even if the client leaves. */
+async function waitForAnswers(reply: JsonReplyRequest): Promise<string[]> {
+  const { request, session, stream } = reply
+  const answers: string[] = []
+  // While the client is there, a drain waits for these calls; once it left, nobody can be answered.
+  const onLeave = () => session.setJsonReader(stream, false)
+  session.setJsonReader(stream, !request.signal.aborted)
+  request.signal.addEventListener('abort', onLeave, { once: true })
+  try {
+    for (;;) {
+      const next = session.take(stream) ?? (await session.wait(stream))
+      if (next === null) break
+      if (typeof next === 'object') answers.push(next.json)
+    }
+  } finally {
+    request.signal.removeEventListener('abort', onLeave)
+    session.setJsonReader(stream, false)
+  }
+  return answers
+}
+
+/**
+ * The body: one response as it was serialized, or a batch's in the order of its requests. Only
+ * responses reach a JSON reply's stream (the session sends the rest elsewhere); a request that has
+ * none was cancelled.
+ */
+function replyText(answers: string[], requestIds: readonly RequestId[], batch: boolean): string {
+  const only = answers[0]
+  if (!batch && answers.length === 1 && only !== undefined) return only
+  const byId = new Map<RequestId, unknown>()
+  for (const json of answers) {
+    const message = JSON.parse(json) as { id?: RequestId }
+    if (message.id !== undefined) byId.set(message.id, message)
+  }
+  const ordered = requestIds.map((id) => byId.get(id) ?? cancelled(id))
+  return JSON.stringify(batch ? ordered : ordered[0])
 }
 
 function cancelled(id: RequestId) {
