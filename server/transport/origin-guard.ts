@@ -27,6 +27,8 @@ export class OriginGuard {
   readonly #origins: ReadonlySet<string>
   readonly #extraHosts: ReadonlySet<string>
   readonly #anyOrigin: boolean
+  /** The loopback `host:port` values of the port they were made for (checked on every request). */
+  #ownHosts: { port: number; hosts: ReadonlySet<string> } | undefined
 
   constructor(private readonly options: OriginGuardOptions) {
     this.#anyOrigin = options.allowedOrigins.includes('*')
@@ -37,7 +39,10 @@ export class OriginGuard {
   #hostAllowed(host: string): boolean {
     if (this.#extraHosts.has(host)) return true
     const port = this.options.port()
-    return LOOPBACK_NAMES.some((name) => host === `${name}:${port}`)
+    if (this.#ownHosts?.port !== port) {
+      this.#ownHosts = { port, hosts: new Set(LOOPBACK_NAMES.map((name) => `${name}:${port}`)) }
+    }
+    return this.#ownHosts.hosts.has(host)
   }
 
   /**
