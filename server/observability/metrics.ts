@@ -2,17 +2,47 @@ import { readdirSync } from 'node:fs'
 
 type Labels = Readonly<Record<string, string>>
 
+const MAX_RENDERED_KEYS = 256
+
 /** A monotonically increasing counter, optionally split by label values. */
 export class Counter {
   readonly #values = new Map<string, number>()
+  /** One-label keys already rendered, by name then value: hot paths count with one label. */
+  readonly #rendered = new Map<string, Map<string, string>>()
+  #renderedCount = 0
   constructor(
     readonly name: string,
     readonly help: string,
   ) {}
 
   inc(labels?: Labels, by = 1): void {
-    const key = labels ? renderLabels(labels) : ''
+    const key = labels ? this.#keyOf(labels) : ''
     this.#values.set(key, (this.#values.get(key) ?? 0) + by)
+  }
+
+  #keyOf(labels: Labels): string {
+    let only: string | undefined
+    for (const name in labels) {
+      if (only !== undefined) return renderLabels(labels)
+      only = name
+    }
+    if (only === undefined) return renderLabels(labels)
+    const value = labels[only] ?? ''
+    let byValue = this.#rendered.get(only)
+    let key = byValue?.get(value)
+    if (key === undefined) {
+      key = renderLabels(labels)
+      // Bounded: label values a client can choose must not grow it.
+      if (this.#renderedCount < MAX_RENDERED_KEYS) {
+        if (!byValue) {
+          byValue = new Map()
+          this.#rendered.set(only, byValue)
+        }
+        byValue.set(value, key)
+        this.#renderedCount++
+      }
+    }
+    return key
   }
 
   /**
