@@ -143,18 +143,20 @@ export function createHttpApp(routes: HttpRoutes) {
         ),
       )
     })
-    // Health stays open without a token, for load balancers and probes.
+    // Health stays open without a token (it comes before the auth hook), for load balancers.
     .get('/health', () => routes.health())
-    .onBeforeHandle(({ request }) => {
-      if (!routes.auth.enabled) return undefined
+  if (routes.auth.enabled) {
+    routed.onBeforeHandle(({ request }) => {
       const who = routes.auth.ownerOf(request)
       return who instanceof TransportError ? transportErrorResponse(who) : undefined
     })
+  }
   const relay = routes.relay
   if (relay) {
     // After auth: a request is relayed with its credential, and only an authenticated one.
-    routed.onBeforeHandle((ctx) =>
-      relay(ctx.request, owner(ctx.request), () => serverOf(ctx)?.timeout(ctx.request, 0)),
+    // Destructured, not `ctx` whole: Elysia then builds only what the hook reads.
+    routed.onBeforeHandle(({ request, server, set }) =>
+      relay(request, owner(request), () => serverOf({ request, server, set })?.timeout(request, 0)),
     )
   }
   return (
