@@ -7,7 +7,7 @@ import {
 } from './context.ts'
 import type { JsonRpcMessage } from './jsonrpc.ts'
 import type { McpPeer } from './peer.ts'
-import { PendingCalls } from './pending-calls.ts'
+import { PendingCall, PendingCalls } from './pending-calls.ts'
 
 function fakePeer(capabilities: Record<string, unknown> = { elicitation: {} }, logLevel?: string) {
   const sent: Array<{ message: JsonRpcMessage; relatedTo: unknown }> = []
@@ -38,7 +38,7 @@ const refuse: InputChannel = { request: () => Promise.reject(new Error('no chann
 describe('CallContext', () => {
   test('log sends notifications/message at or above the session level, related to the request', () => {
     const { peer, sent } = fakePeer({}, 'warning')
-    const ctx = new CallContext(peer, 9, new AbortController().signal, undefined, refuse)
+    const ctx = new CallContext(peer, 9, new PendingCall(), undefined, refuse)
     ctx.log('info', 'dropped')
     ctx.log('error', { code: 1 }, 'db')
     expect(sent).toEqual([
@@ -55,13 +55,7 @@ describe('CallContext', () => {
 
   test('log and progress do nothing once the call has ended', () => {
     const { peer, sent } = fakePeer({}, 'debug')
-    const ctx = new CallContext(
-      peer,
-      9,
-      new AbortController().signal,
-      { progressToken: 't' },
-      refuse,
-    )
+    const ctx = new CallContext(peer, 9, new PendingCall(), { progressToken: 't' }, refuse)
     ctx.progress(1, 2)
     ctx.end()
     ctx.progress(2, 2)
@@ -73,7 +67,7 @@ describe('CallContext', () => {
 
   test('an input request is refused up front without the client capability', async () => {
     const { peer } = fakePeer({})
-    const ctx = new CallContext(peer, 9, new AbortController().signal, undefined, refuse)
+    const ctx = new CallContext(peer, 9, new PendingCall(), undefined, refuse)
     await expect(ctx.sample({ messages: [], maxTokens: 1 })).rejects.toThrow(
       'did not declare the sampling capability',
     )
@@ -118,15 +112,7 @@ describe('the handler API does not depend on how input requests travel', () => {
   test('served by a multi-round-trip channel: each attempt asks for the next input', async () => {
     const { peer } = fakePeer()
     const attempt = (responses: Record<string, unknown>) =>
-      handler(
-        new CallContext(
-          peer,
-          1,
-          new AbortController().signal,
-          undefined,
-          roundTripChannel(responses),
-        ),
-      )
+      handler(new CallContext(peer, 1, new PendingCall(), undefined, roundTripChannel(responses)))
     const needs = async (responses: Record<string, unknown>) => {
       const err = await attempt(responses).then(
         () => undefined,

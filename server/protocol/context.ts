@@ -149,6 +149,12 @@ export class MissingClientCapabilityError extends InputRequestError {
   }
 }
 
+/** A call's cancellation (a PendingCall): whether it was cancelled, and its signal on demand. */
+export interface CallCancellation {
+  readonly aborted: boolean
+  readonly signal: AbortSignal
+}
+
 /** The context of one request; the dispatcher ends it when the request is answered. */
 export class CallContext implements HandlerContext {
   readonly #peer: McpPeer
@@ -159,13 +165,17 @@ export class CallContext implements HandlerContext {
   /** Made with the call's first input request: aborted when the call ends, for whatever reason. */
   #inputScope: { controller: AbortController; signal: AbortSignal } | undefined
 
+  readonly #call: CallCancellation
+
   constructor(
     peer: McpPeer,
     readonly requestId: RequestId,
-    readonly signal: AbortSignal,
+    /** The call's cancellation; its signal is made only if the handler asks for it. */
+    call: CallCancellation,
     meta: unknown,
     input: InputChannel,
   ) {
+    this.#call = call
     this.#peer = peer
     this.#input = input
     const token = (meta as { progressToken?: unknown } | undefined)?.progressToken
@@ -174,6 +184,10 @@ export class CallContext implements HandlerContext {
 
   get sessionId(): string {
     return this.#peer.sessionId
+  }
+
+  get signal(): AbortSignal {
+    return this.#call.signal
   }
 
   /** Whether the dispatcher has ended this call. */
@@ -201,7 +215,7 @@ export class CallContext implements HandlerContext {
   }
 
   #live(): boolean {
-    return !this.#ended && !this.signal.aborted
+    return !this.#ended && !this.#call.aborted
   }
 
   progress(progress: number, total?: number, message?: string): void {

@@ -20,6 +20,7 @@ import {
   resultMessage,
 } from './jsonrpc.ts'
 import type { McpPeer } from './peer.ts'
+import type { PendingCall } from './pending-calls.ts'
 import { META } from './request-meta.ts'
 import { InputRequiredError, ROUND_TRIP_METHODS } from './round-trip.ts'
 import { ALL_PROTOCOL_VERSIONS, negotiateVersion } from './versions.ts'
@@ -109,7 +110,7 @@ export class Dispatcher {
    * transport building its response right after finds the answer already there.
    */
   #answer(req: JsonRpcRequest, peer: McpPeer, options?: DispatchOptions): void {
-    let controller: AbortController | undefined
+    let call: PendingCall | undefined
     let ctx: CallContext | undefined
     try {
       if (LIFECYCLE_METHODS.has(req.method)) {
@@ -117,29 +118,22 @@ export class Dispatcher {
         return
       }
       const handler = this.#handler(req, peer, options)
-      controller = peer.calls.begin(req.id)
-      if (!controller)
-        throw invalidRequest(`request id ${JSON.stringify(req.id)} is already in flight`)
+      call = peer.calls.begin(req.id)
+      if (!call) throw invalidRequest(`request id ${JSON.stringify(req.id)} is already in flight`)
       this.#running++
-      ctx = new CallContext(
-        peer,
-        req.id,
-        controller.signal,
-        req.params?._meta,
-        peer.input ?? this.options.input,
-      )
+      ctx = new CallContext(peer, req.id, call, req.params?._meta, peer.input ?? this.options.input)
       const out = handler(req, ctx, peer)
       if (!isPromiseLike(out)) {
-        this.#finish(req, peer, controller, ctx, out)
+        this.#finish(req, peer, call, ctx, out)
         return
       }
-      const call = controller
+      const pending = call
       const context = ctx
       void Promise.resolve(out)
-        .then((result) => this.#finish(req, peer, call, context, result))
-        .catch((err: unknown) => this.#fail(req, peer, err, call, context))
+        .then((result) => this.#finish(req, peer, pending, context, result))
+        .catch((err: unknown) => this.#fail(req, peer, err, pending, context))
     } catch (err) {
-      this.#fail(req, peer, err, controller, ctx)
+      this.#fail(req, peer, err, call, ctx)
     }
   }
 
@@ -147,13 +141,13 @@ export class Dispatcher {
   #finish(
     req: JsonRpcRequest,
     peer: McpPeer,
-    controller: AbortController,
+    call: PendingCall,
     ctx: CallContext,
     result: Record<string, unknown> | undefined,
   ): void {
-    this.#endCall(req, peer, controller, ctx)
+    this.#endCall(req, peer, call, ctx)
     // A cancelled request sends nothing; its stream stops waiting for it.
-    this.#respond(req, peer, controller.signal.aborted ? undefined : result)
+    this.#respond(req, peer, call.aborted ? undefined : result)
   }
 
   #lifecycle(req: JsonRpcRequest, peer: McpPeer): Record<string, unknown> {
@@ -172,12 +166,12 @@ export class Dispatcher {
     req: JsonRpcRequest,
     peer: McpPeer,
     err: unknown,
-    controller: AbortController | undefined,
+    call: PendingCall | undefined,
     ctx: CallContext | undefined,
   ): void {
-    if (controller && ctx) {
-      this.#endCall(req, peer, controller, ctx)
-      if (controller.signal.aborted) {
+    if (call && ctx) {
+      this.#endCall(req, peer, call, ctx)
+      if (call.aborted) {
         peer.endWithoutResponse(req.id)
         return
       }
@@ -233,16 +227,11 @@ export class Dispatcher {
     return direct
   }
 
-  #endCall(
-    req: JsonRpcRequest,
-    peer: McpPeer,
-    controller: AbortController,
-    ctx: CallContext,
-  ): void {
+  #endCall(req: JsonRpcRequest, peer: McpPeer, call: PendingCall, ctx: CallContext): void {
     if (ctx.ended) return
     this.#running--
     ctx.end()
-    peer.calls.end(req.id, controller)
+    peer.calls.end(req.id, call)
   }
 
   #notify(note: JsonRpcNotification, peer: McpPeer): void {

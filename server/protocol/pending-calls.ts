@@ -1,8 +1,39 @@
 import type { RequestId } from './jsonrpc.ts'
 
-/** The in-flight requests of one session, each with the controller that cancels it. */
+/**
+ * One call in flight and its cancellation. Its AbortController is made only when someone asks
+ * for `signal` (a handler that listens, an input request): most calls end without either.
+ */
+export class PendingCall {
+  #controller: AbortController | undefined
+  #aborted = false
+  #reason: unknown
+
+  /** Whether the call was cancelled. */
+  get aborted(): boolean {
+    return this.#aborted
+  }
+
+  /** Aborts when the call is cancelled; asked for after that, it is already aborted. */
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController()
+      if (this.#aborted) this.#controller.abort(this.#reason)
+    }
+    return this.#controller.signal
+  }
+
+  abort(reason: unknown): void {
+    if (this.#aborted) return
+    this.#aborted = true
+    this.#reason = reason
+    this.#controller?.abort(reason)
+  }
+}
+
+/** The in-flight requests of one session, each with the handle that cancels it. */
 export class PendingCalls {
-  readonly #calls = new Map<RequestId, AbortController>()
+  readonly #calls = new Map<RequestId, PendingCall>()
 
   get size(): number {
     return this.#calls.size
@@ -13,29 +44,29 @@ export class PendingCalls {
   }
 
   /** Starts tracking a call; undefined when a call with that id is already in flight. */
-  begin(id: RequestId): AbortController | undefined {
+  begin(id: RequestId): PendingCall | undefined {
     if (this.#calls.has(id)) return undefined
-    const controller = new AbortController()
-    this.#calls.set(id, controller)
-    return controller
+    const call = new PendingCall()
+    this.#calls.set(id, call)
+    return call
   }
 
-  end(id: RequestId, controller: AbortController): void {
-    if (this.#calls.get(id) === controller) this.#calls.delete(id)
+  end(id: RequestId, call: PendingCall): void {
+    if (this.#calls.get(id) === call) this.#calls.delete(id)
   }
 
   /** Aborts one call (notifications/cancelled); false when no such call is in flight. */
   cancel(id: RequestId, reason: string): boolean {
-    const controller = this.#calls.get(id)
-    if (!controller) return false
+    const call = this.#calls.get(id)
+    if (!call) return false
     this.#calls.delete(id)
-    controller.abort(new CallCancelledError(reason))
+    call.abort(new CallCancelledError(reason))
     return true
   }
 
   /** Aborts every call; used once, when the session closes. */
   cancelAll(reason: string): void {
-    for (const controller of this.#calls.values()) controller.abort(new CallCancelledError(reason))
+    for (const call of this.#calls.values()) call.abort(new CallCancelledError(reason))
     this.#calls.clear()
   }
 }
