@@ -84,6 +84,10 @@ export class SluiceServer {
   /** The Bun server of each request that came through `fetch()`, for its socket timeouts. */
   readonly #mountedOn = new WeakMap<Request, Bun.Server<unknown>>()
   #mountedPort: number | undefined
+  /** The port of our own listener, once it listens. */
+  #listenPort: number | undefined
+  /** The port of the parent app's listener, once the plugin's parent listens. */
+  #pluginPort: number | undefined
   #url: URL | undefined
   #stopped = false
   #changes: ChangeBus
@@ -191,11 +195,7 @@ export class SluiceServer {
         maxBodyBytes: config.maxBodyBytes,
       }),
       guard: new OriginGuard({
-        port: () =>
-          listenerOf(this.#app)?.port ??
-          (this.#plugin && listenerOf(this.#plugin)?.port) ??
-          this.#mountedPort ??
-          config.port,
+        port: () => this.#guardPort(),
         loopback: isLoopbackHost(config.host),
         // One policy: an origin allowed for CORS may also pass the rebinding guard.
         allowedOrigins: [...config.allowedOrigins, ...config.corsOrigins],
@@ -346,6 +346,18 @@ export class SluiceServer {
     return this.#resourcesFeature.notifyUpdated(uri)
   }
 
+  /**
+   * The port the rebinding guard expects in Host, asked on every request: Bun's `server.port` is
+   * not a cheap field, so a listener's port is read once.
+   */
+  #guardPort(): number {
+    if (this.#listenPort !== undefined) return this.#listenPort
+    if (this.#pluginPort === undefined && this.#plugin) {
+      this.#pluginPort = listenerOf(this.#plugin)?.port
+    }
+    return this.#pluginPort ?? this.#mountedPort ?? this.config.port
+  }
+
   /** The base URL once listening. */
   get url(): URL {
     if (!this.#url) throw new Error('sluice is not listening yet')
@@ -368,6 +380,7 @@ export class SluiceServer {
     const server = this.#app.server
     if (!server) throw new Error('sluice: the HTTP server did not start')
     const host = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname
+    this.#listenPort = server.port
     this.#url = new URL(`http://${host}:${server.port}`)
     this.logger.info('listening', { url: this.#url.href, version: SERVER_VERSION })
     return this.#url
