@@ -91,7 +91,7 @@ export function checkStandardHeaders(headers: Headers, request: JsonRpcRequest):
  * @throws ProtocolError -32020 for a header that is missing, malformed or does not match.
  */
 export function checkParamHeaders(headers: Headers, inputSchema: unknown, args: unknown): void {
-  for (const { path, header } of annotatedProperties(inputSchema)) {
+  for (const { path, header } of headerParameters(inputSchema)) {
     const value = valueAt(args, path)
     if (value === undefined || value === null) continue
     const name = `Mcp-Param-${header}`
@@ -104,6 +104,22 @@ export function checkParamHeaders(headers: Headers, inputSchema: unknown, args: 
       )
     }
   }
+}
+
+type HeaderParameter = { path: string[]; header: string }
+
+/** Per published schema (a registered tool's, unchanged until it is registered again). */
+const headerParametersOf = new WeakMap<object, readonly HeaderParameter[]>()
+
+/** A schema's `x-mcp-header` properties, found once per schema: every tool call asks. */
+function headerParameters(schema: unknown): readonly HeaderParameter[] {
+  if (!isObject(schema)) return []
+  let found = headerParametersOf.get(schema)
+  if (!found) {
+    found = annotatedProperties(schema)
+    headerParametersOf.set(schema, found)
+  }
+  return found
 }
 
 /** The properties marked `x-mcp-header`, reachable through `properties` keys only. */
