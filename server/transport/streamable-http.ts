@@ -218,14 +218,15 @@ export class StreamableHttpTransport {
         ),
       )
     }
-    const seen = new Set<RequestId>()
+    // One request (the usual POST) cannot repeat itself: no set for it.
+    const seen = requests.length > 1 ? new Set<RequestId>() : undefined
     for (const { id } of requests) {
-      if (seen.has(id)) {
+      if (seen?.has(id)) {
         throw TransportError.fromProtocol(
           invalidRequest(`request id ${JSON.stringify(id)} appears more than once in the batch`),
         )
       }
-      seen.add(id)
+      seen?.add(id)
       if (session.isRouted(id) || session.calls.has(id)) {
         throw TransportError.fromProtocol(
           invalidRequest(
