@@ -88,6 +88,30 @@ describe('2026-07-28 on POST /mcp', () => {
     })
   })
 
+  test('an SSE answer complete when it is built goes as one body, and the request is closed complete', async () => {
+    await using server = startServer({ responseMode: 'sse' })
+    const args = { name: 'echo', arguments: { message: 'at once' } }
+    const response = await post(server.url, 3, 'tools/call', args)
+    expect(response.headers.get('content-type')).toBe('text/event-stream')
+    // One body: its length is known up front, unlike a stream's.
+    expect(response.headers.get('content-length')).not.toBeNull()
+    const reader = new SseReader(response)
+    expect(await reader.next()).toEqual({ comment: 'stream open' })
+    const answer = await reader.next()
+    expect(answer?.event).toBe('message')
+    expect(JSON.parse(answer?.data ?? '')).toMatchObject({
+      jsonrpc: '2.0',
+      id: 3,
+      result: { content: [{ type: 'text', text: 'at once' }], resultType: 'complete' },
+    })
+    expect(await reader.next()).toBeUndefined()
+    expect(server.requests.inFlight).toBe(0)
+    expect(
+      await readMetric(server.url, 'sluice_stateless_requests_closed_total{reason="complete"}'),
+    ).toBe(1)
+    expect(server.sessions.budget.usedBytes).toBe(0)
+  })
+
   test('closing an SSE response mid-call cancels the call and releases everything', async () => {
     await using server = startServer({ responseMode: 'sse' })
     const abort = new AbortController()

@@ -32,7 +32,12 @@ export function sseEventText(e: SseEvent): string {
 
 /** One JSON-RPC message as an `event: message` frame. Serialized JSON never contains a newline. */
 export function encodeMessageFrame(json: string): Uint8Array {
-  return encoder.encode(`event: message\ndata: ${json}\n\n`)
+  return encoder.encode(messageFrameText(json))
+}
+
+/** The text of `encodeMessageFrame`. */
+export function messageFrameText(json: string): string {
+  return `event: message\ndata: ${json}\n\n`
 }
 
 /** The text of `OPEN_COMMENT_FRAME`. */

@@ -20,7 +20,14 @@ import { checkModernRequest, statusOfAnswer, statusOfError } from './modern-requ
 import { pacedBody } from './paced-body.ts'
 import { rejectionResponse } from './rejection.ts'
 import { FRAME_SLICE_BYTES, streamSession } from './session-stream.ts'
-import { encodeMessageFrame, frameLogger, OPEN_COMMENT_FRAME } from './sse-frame.ts'
+import {
+  encodeMessageFrame,
+  frameLogger,
+  messageFrameText,
+  OPEN_COMMENT_FRAME,
+  OPEN_COMMENT_TEXT,
+  SSE_HEADERS,
+} from './sse-frame.ts'
 import type { ConnectionControl } from './streamable-http.ts'
 import {
   clientGoneResponse,
@@ -68,6 +75,8 @@ export interface StatelessHttpOptions {
 }
 
 const encoder = new TextEncoder()
+/** Room for an event's `event:` line around its JSON. */
+const FRAME_OVERHEAD_BYTES = 32
 
 /**
  * MCP 2026-07-28 on POST /mcp: one request per POST, no session. Each request is validated at the
@@ -157,9 +166,16 @@ export class StatelessHttpTransport {
         { once: true },
       )
     }
-    if (mode === 'sse') return this.#sseReply(peer, connection, [OPEN_COMMENT_FRAME])
+    if (mode === 'sse') {
+      return (
+        this.#wholeSseReply(peer, OPEN_COMMENT_TEXT) ??
+        this.#sseReply(peer, connection, [OPEN_COMMENT_FRAME])
+      )
+    }
     const first = peer.arrived ?? (await peer.firstArrival)
-    if (first === 'notification' && mode === 'auto') return this.#sseReply(peer, connection, [])
+    if (first === 'notification' && mode === 'auto') {
+      return this.#wholeSseReply(peer, '') ?? this.#sseReply(peer, connection, [])
+    }
     return this.#jsonReply(request, peer, connection)
   }
 
@@ -204,6 +220,29 @@ export class StatelessHttpTransport {
       status: statusOfAnswer(answer),
       headers: { 'content-type': 'application/json' },
     })
+  }
+
+  /**
+   * An SSE answer that is complete before the response is built (a synchronous handler) goes as
+   * one body: the same frames, without a generator, a reader or its timers. Within one frame
+   * slice (64 KiB) only, like a small JSON answer; undefined otherwise, or while it is still to come.
+   */
+  #wholeSseReply(peer: RequestPeer, first: string): Response | undefined {
+    const { stream } = peer
+    if (!stream.ended || stream.closed) return undefined
+    if (stream.heldBytes + stream.unsent * FRAME_OVERHEAD_BYTES + first.length > FRAME_SLICE_BYTES)
+      return undefined
+    const onFrame = frameLogger(this.options.logger, peer.sessionId)
+    if (onFrame && first) onFrame(encoder.encode(first))
+    let text = first
+    for (let event = peer.take(stream); event; event = peer.take(stream)) {
+      const frame = messageFrameText(event.json)
+      onFrame?.(encoder.encode(frame))
+      text += frame
+    }
+    // As when a stream's reader finishes it: answered and sent is complete, else abandoned.
+    peer.detach(stream)
+    return new Response(encoder.encode(text), { headers: SSE_HEADERS })
   }
 
   #sseReply(
