@@ -4,7 +4,7 @@ import type { McpPeer, PeerState } from '../protocol/peer.ts'
 import { PendingCalls } from '../protocol/pending-calls.ts'
 import type { BufferBudget } from './buffer-budget.ts'
 import { EventStream, type KEEPALIVE, type StreamEvent } from './event-stream.ts'
-import { StreamPacer } from './stream-pacer.ts'
+import { Pacer } from './stream-pacer.ts'
 
 export interface RequestPeerLimits {
   maxQueueMessages: number
@@ -59,7 +59,7 @@ export class RequestPeer implements McpPeer {
   /** What arrived first, and its promise once someone waits for it. */
   #arrival: FirstArrival | undefined
   #first: PromiseWithResolvers<FirstArrival> | undefined
-  #pacer: StreamPacer | undefined
+  #pacer: PeerPacer | undefined
   /** Cuts the reader's connection: the server ending a stream a reader may have stalled on. */
   #onEvicted: (() => void) | undefined
   #answered = false
@@ -173,13 +173,7 @@ export class RequestPeer implements McpPeer {
   attach(onEvicted: () => void): void {
     if (this.#pacer || this.isClosed) return
     this.#onEvicted = onEvicted
-    const { keepaliveMs, sendDeadlineMs } = this.options.limits
-    this.#pacer = new StreamPacer({
-      keepaliveMs,
-      sendDeadlineMs,
-      onQuiet: () => this.stream.offerKeepalive(),
-      onDeadline: () => this.close('send_deadline'),
-    })
+    this.#pacer = new PeerPacer(this, this.options.limits)
   }
 
   take(stream: EventStream): StreamEvent | undefined {
@@ -228,6 +222,24 @@ export class RequestPeer implements McpPeer {
     this.#arrive('closed')
     this.#closed?.abort(reason)
     this.options.onClose?.(this, reason)
+  }
+}
+
+/** Paces the stream of one request peer: keepalives, and its close at the send deadline. */
+class PeerPacer extends Pacer {
+  constructor(
+    private readonly peer: RequestPeer,
+    timing: RequestPeerLimits,
+  ) {
+    super(timing)
+  }
+
+  protected override onQuiet(): void {
+    this.peer.stream.offerKeepalive()
+  }
+
+  protected override onDeadline(): void {
+    this.peer.close('send_deadline')
   }
 }
 

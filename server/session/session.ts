@@ -5,7 +5,7 @@ import { PendingCalls } from '../protocol/pending-calls.ts'
 import type { BufferBudget } from './buffer-budget.ts'
 import type { KEEPALIVE, StreamLedger } from './event-stream.ts'
 import { EventStream, type StreamEvent } from './event-stream.ts'
-import { StreamPacer } from './stream-pacer.ts'
+import { Pacer, type PacerTiming } from './stream-pacer.ts'
 
 export interface SessionLimits {
   /** Unsent messages one stream may hold. */
@@ -68,7 +68,7 @@ export class Session implements McpPeer, StreamLedger {
   readonly calls = new PendingCalls()
   readonly standalone: EventStream
   readonly #streams = new Map<number, EventStream>()
-  readonly #pacers = new Map<EventStream, StreamPacer>()
+  readonly #pacers = new Map<EventStream, AttachedReader>()
   /** Requests whose responses go to a stream of their own (Streamable HTTP POST). */
   readonly #routes = new Map<RequestId, EventStream>()
   readonly #routeCounts = new Map<EventStream, number>()
@@ -279,16 +279,7 @@ export class Session implements McpPeer, StreamLedger {
     if (this.#pacers.has(stream) || this.isClosed || stream.closed) return false
     clearTimeout(this.#idleTimer)
     this.#idleTimer = undefined
-    const { keepaliveMs, sendDeadlineMs } = this.options.limits
-    this.#pacers.set(
-      stream,
-      new StreamPacer({
-        keepaliveMs,
-        sendDeadlineMs,
-        onQuiet: () => stream.offerKeepalive(),
-        onDeadline: () => this.#evict(stream, onEvicted),
-      }),
-    )
+    this.#pacers.set(stream, new AttachedReader(this, stream, onEvicted, this.options.limits))
     this.options.events.streamOpened(this)
     return true
   }
@@ -381,8 +372,10 @@ export class Session implements McpPeer, StreamLedger {
     return stream
   }
 
-  /** A reader left a frame untaken past the send deadline. */
-  #evict(stream: EventStream, onEvicted: (() => void) | undefined): void {
+  /** The reader of `stream` left a frame untaken past the send deadline (its pacer says so). */
+  evictReader(reader: AttachedReader): void {
+    const { stream, onEvicted } = reader
+    if (this.#pacers.get(stream) !== reader) return
     if (this.options.endsWithStream || stream === this.standalone) {
       this.close('send_deadline')
       return
@@ -461,4 +454,25 @@ export class Session implements McpPeer, StreamLedger {
 function responseId(message: JsonRpcMessage): RequestId | undefined {
   if ('method' in message || !('id' in message) || message.id === null) return undefined
   return message.id
+}
+
+/** The reader attached to one stream of a session: its pacing, and how to cut its connection. */
+class AttachedReader extends Pacer {
+  constructor(
+    private readonly session: Session,
+    readonly stream: EventStream,
+    /** Cuts the reader's connection when it is evicted (response streams). */
+    readonly onEvicted: (() => void) | undefined,
+    timing: PacerTiming,
+  ) {
+    super(timing)
+  }
+
+  protected override onQuiet(): void {
+    this.stream.offerKeepalive()
+  }
+
+  protected override onDeadline(): void {
+    this.session.evictReader(this)
+  }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { StreamPacer } from './stream-pacer.ts'
+import { timerWheel } from './timer-wheel.ts'
 
 describe('StreamPacer', () => {
   test('calls onQuiet when nothing was handed over for the keepalive interval', async () => {
@@ -46,6 +47,24 @@ describe('StreamPacer', () => {
     await Bun.sleep(60)
     pacer.stop()
     expect(evicted).toBe(false)
+  })
+
+  test('holds one entry of the process wheel, however many frames, until stopped', () => {
+    const before = timerWheel.size
+    const pacer = new StreamPacer({
+      keepaliveMs: 60_000,
+      sendDeadlineMs: 60_000,
+      onQuiet: () => {},
+      onDeadline: () => {},
+    })
+    for (let i = 0; i < 100; i++) {
+      pacer.frameHandedOver()
+      pacer.frameTaken()
+    }
+    expect(timerWheel.size).toBe(before + 1)
+    pacer.stop()
+    pacer.stop()
+    expect(timerWheel.size).toBe(before)
   })
 
   test('stop() cancels both timers', async () => {
