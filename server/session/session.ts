@@ -6,6 +6,7 @@ import type { BufferBudget } from './buffer-budget.ts'
 import type { KEEPALIVE, StreamLedger } from './event-stream.ts'
 import { EventStream, type StreamEvent } from './event-stream.ts'
 import { Pacer, type PacerTiming } from './stream-pacer.ts'
+import { timerWheel, type WheelEntry } from './timer-wheel.ts'
 
 export interface SessionLimits {
   /** Unsent messages one stream may hold. */
@@ -53,10 +54,10 @@ export const STANDALONE_STREAM = 0
 
 /**
  * One MCP session and everything it holds: its event streams (bounded, with replay windows),
- * their keepalive and deadline timers, the idle-TTL timer and pending tool calls. `close`
- * releases all of them exactly once, whichever path ends the session.
+ * their readers' pacing, its idle TTL (both on the process's timer wheel) and pending tool calls.
+ * `close` releases all of them exactly once, whichever path ends the session.
  */
-export class Session implements McpPeer, StreamLedger {
+export class Session implements McpPeer, StreamLedger, WheelEntry {
   readonly sessionId: string
   readonly owner: string
   readonly createdAt = Date.now()
@@ -82,13 +83,16 @@ export class Session implements McpPeer, StreamLedger {
   readonly #jsonReaders = new Set<EventStream>()
   #nextStream = STANDALONE_STREAM + 1
   #closeReason: CloseReason | undefined
-  #idleTimer: Timer | undefined
+  /** Last request, or last reader gone (performance.now()): the idle TTL counts from here. */
+  #lastActiveAt = performance.now()
+  /** WheelEntry: the idle TTL's place on the timer wheel. */
+  wheelTick = -1
 
   constructor(private readonly options: SessionOptions) {
     this.sessionId = options.id
     this.owner = options.owner
     this.standalone = this.#newStream(STANDALONE_STREAM)
-    this.#armIdleTimer()
+    timerWheel.schedule(this, this.#lastActiveAt + options.limits.idleTtlMs)
   }
 
   get id(): string {
@@ -264,9 +268,23 @@ export class Session implements McpPeer, StreamLedger {
     return this.#streams.get(number)
   }
 
-  /** Any request from the client counts as activity for the idle TTL. */
+  /** Any request from the client counts as activity for the idle TTL (a time, not a timer). */
   touch(): void {
-    if (this.#pacers.size === 0 && !this.isClosed) this.#armIdleTimer()
+    this.#lastActiveAt = performance.now()
+  }
+
+  /**
+   * WheelEntry: the idle TTL. A session with a reader attached is not idle; one without expires
+   * `idleTtlMs` after its last request or its last reader, whichever came later.
+   */
+  onWheelDue(nowMs: number): number | undefined {
+    if (this.isClosed) return undefined
+    const { idleTtlMs } = this.options.limits
+    if (this.#pacers.size > 0) return nowMs + idleTtlMs
+    const expiresAt = this.#lastActiveAt + idleTtlMs
+    if (nowMs < expiresAt - 1) return expiresAt
+    this.close('idle_ttl')
+    return undefined
   }
 
   /**
@@ -277,8 +295,8 @@ export class Session implements McpPeer, StreamLedger {
    */
   attach(stream: EventStream = this.standalone, onEvicted?: () => void): boolean {
     if (this.#pacers.has(stream) || this.isClosed || stream.closed) return false
-    clearTimeout(this.#idleTimer)
-    this.#idleTimer = undefined
+    // A session that lives with its stream never waits for a reconnect: no idle TTL.
+    if (this.options.endsWithStream) timerWheel.cancel(this)
     this.#pacers.set(stream, new AttachedReader(this, stream, onEvicted, this.options.limits))
     this.options.events.streamOpened(this)
     return true
@@ -321,7 +339,7 @@ export class Session implements McpPeer, StreamLedger {
     // the session's replay bound forgets its events; then it is released.
     if (stream !== this.standalone) this.#releaseOldStreams()
     if (this.options.endsWithStream && stream === this.standalone) this.close('client_abort')
-    else if (!this.isClosed && this.#pacers.size === 0) this.#armIdleTimer()
+    else if (this.#pacers.size === 0) this.#lastActiveAt = performance.now()
   }
 
   /** Drops a response stream and whatever it still holds (answered, or evicted). */
@@ -336,8 +354,7 @@ export class Session implements McpPeer, StreamLedger {
   close(reason: CloseReason): void {
     if (this.#closeReason) return
     this.#closeReason = reason
-    clearTimeout(this.#idleTimer)
-    this.#idleTimer = undefined
+    timerWheel.cancel(this)
     let dropped = 0
     for (const stream of this.#streams.values()) dropped += stream.close()
     if (dropped > 0) this.options.events.dropped(this, dropped)
@@ -437,16 +454,6 @@ export class Session implements McpPeer, StreamLedger {
       this.#streams.delete(number)
       excess--
     }
-  }
-
-  /** (Re)starts the idle TTL; refreshing the one timer, not allocating one per request. */
-  #armIdleTimer(): void {
-    if (this.#idleTimer) {
-      this.#idleTimer.refresh()
-      return
-    }
-    this.#idleTimer = setTimeout(() => this.close('idle_ttl'), this.options.limits.idleTtlMs)
-    this.#idleTimer.unref()
   }
 }
 

@@ -1,0 +1,62 @@
+import { describe, expect, test } from 'bun:test'
+import { timerWheel } from '../server/session/timer-wheel.ts'
+import { openLegacyStream, readMetric, SseReader, startServer, waitFor } from './helpers.ts'
+import { initialize, mcp } from './streamable-helpers.ts'
+
+describe('idle sessions and the timer wheel', () => {
+  test('a Streamable session nobody uses expires after its idle TTL; its id then gets 404', async () => {
+    await using server = startServer({ sessionTtlMs: 1000 })
+    const { sessionId } = await initialize(server.url)
+    expect(server.sessions.size).toBe(1)
+    await waitFor('the idle TTL to close the session', () => server.sessions.size === 0)
+    expect(await readMetric(server.url, 'sluice_sessions_closed_total{reason="idle_ttl"}')).toBe(1)
+    const after = await mcp(server.url, sessionId, {
+      method: 'POST',
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+    })
+    expect(after.status).toBe(404)
+  }, 15_000)
+
+  test('a session is not idle while its stream is read, and expires a TTL after its reader left', async () => {
+    await using server = startServer({ sessionTtlMs: 1000, keepaliveMs: 400 })
+    const { sessionId } = await initialize(server.url)
+    const controller = new AbortController()
+    const get = await mcp(server.url, sessionId, {
+      method: 'GET',
+      headers: { accept: 'text/event-stream' },
+      signal: controller.signal,
+    })
+    expect(get.status).toBe(200)
+    const reader = new SseReader(get)
+    // The keepalives are the clock: four of them take longer than the TTL.
+    let keepalives = 0
+    while (keepalives < 4) {
+      const frame = await reader.next()
+      if (frame === undefined) throw new Error('the stream ended')
+      if (frame.comment === 'keepalive') keepalives++
+    }
+    expect(server.sessions.size).toBe(1)
+    controller.abort()
+    await waitFor('the reader to detach', () => server.sessions.streamsOpen === 0)
+    expect(server.sessions.size).toBe(1)
+    await waitFor('the idle TTL to close the session', () => server.sessions.size === 0)
+    expect(await readMetric(server.url, 'sluice_sessions_closed_total{reason="idle_ttl"}')).toBe(1)
+  }, 15_000)
+
+  test('what a closed session held on the timer wheel is let go at once', async () => {
+    const before = timerWheel.size
+    await using server = startServer()
+    const streams = await Promise.all(
+      Array.from({ length: 5 }, async () => {
+        const controller = new AbortController()
+        const stream = await openLegacyStream(server.url, '/sse', controller.signal)
+        return { ...stream, controller }
+      }),
+    )
+    // One pacer per open stream; a legacy session has no idle TTL while its stream is open.
+    expect(timerWheel.size).toBe(before + 5)
+    for (const { controller } of streams) controller.abort()
+    await waitFor('the sessions to close', () => server.sessions.size === 0)
+    expect(timerWheel.size).toBe(before)
+  })
+})
