@@ -3,9 +3,13 @@ import type { JsonRpcMessage, RequestId } from '../protocol/jsonrpc.ts'
 import type { McpPeer, PeerState } from '../protocol/peer.ts'
 import { PendingCalls } from '../protocol/pending-calls.ts'
 import type { BufferBudget } from './buffer-budget.ts'
-import type { KEEPALIVE, StreamLedger } from './event-stream.ts'
-import { EventStream, type StreamEvent } from './event-stream.ts'
-import { Pacer, type PacerTiming } from './stream-pacer.ts'
+import type { EventStream, KEEPALIVE, StreamEvent, StreamLedger } from './event-stream.ts'
+import {
+  AttachedReader,
+  type ReaderOwner,
+  ResponseStreams,
+  SessionStream,
+} from './session-streams.ts'
 import { timerWheel, type WheelEntry } from './timer-wheel.ts'
 
 export interface SessionLimits {
@@ -56,8 +60,11 @@ export const STANDALONE_STREAM = 0
  * One MCP session and everything it holds: its event streams (bounded, with replay windows),
  * their readers' pacing, its idle TTL (both on the process's timer wheel) and pending tool calls.
  * `close` releases all of them exactly once, whichever path ends the session.
+ *
+ * A legacy session holds its standalone stream only: the response streams of Streamable HTTP
+ * (numbered, routed by request id, kept for replay) are made with the first of them.
  */
-export class Session implements McpPeer, StreamLedger, WheelEntry {
+export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
   readonly sessionId: string
   readonly owner: string
   readonly createdAt = Date.now()
@@ -67,30 +74,34 @@ export class Session implements McpPeer, StreamLedger, WheelEntry {
     clientInfo: undefined,
   }
   readonly calls = new PendingCalls()
-  readonly standalone: EventStream
-  readonly #streams = new Map<number, EventStream>()
-  readonly #pacers = new Map<EventStream, AttachedReader>()
-  /** Requests whose responses go to a stream of their own (Streamable HTTP POST). */
-  readonly #routes = new Map<RequestId, EventStream>()
-  readonly #routeCounts = new Map<EventStream, number>()
+  readonly standalone: SessionStream
+  /** Streams that answer requests (Streamable HTTP), from the first one on. */
+  #responses: ResponseStreams | undefined
+  /** Streams with a reader attached. */
+  #readers = 0
   readonly #closed = new AbortController()
   /** Bytes held over all streams: unsent plus kept for replay. */
   #heldBytes = 0
   #unsentBytes = 0
   /** Bytes handed to the HTTP layer in pieces that its reader has not taken yet. */
   #transitBytes = 0
-  /** Response streams whose reply is being built as one JSON body for a client still there. */
-  readonly #jsonReaders = new Set<EventStream>()
-  #nextStream = STANDALONE_STREAM + 1
   #closeReason: CloseReason | undefined
   /** Last request, or last reader gone (performance.now()): the idle TTL counts from here. */
   #lastActiveAt = performance.now()
   /** WheelEntry: the idle TTL's place on the timer wheel. */
   wheelTick = -1
+  readonly #limits: SessionLimits
+  readonly #events: SessionEvents
+  readonly #budget: BufferBudget
+  readonly #endsWithStream: boolean
 
-  constructor(private readonly options: SessionOptions) {
+  constructor(options: SessionOptions) {
     this.sessionId = options.id
     this.owner = options.owner
+    this.#limits = options.limits
+    this.#events = options.events
+    this.#budget = options.budget
+    this.#endsWithStream = options.endsWithStream
     this.standalone = this.#newStream(STANDALONE_STREAM)
     timerWheel.schedule(this, this.#lastActiveAt + options.limits.idleTtlMs)
   }
@@ -114,7 +125,7 @@ export class Session implements McpPeer, StreamLedger, WheelEntry {
 
   /** Whether a reader is attached to `stream` (the standalone stream by default). */
   isAttached(stream: EventStream = this.standalone): boolean {
-    return this.#pacers.has(stream)
+    return stream instanceof SessionStream && stream.reader !== undefined
   }
 
   /**
@@ -137,8 +148,8 @@ export class Session implements McpPeer, StreamLedger, WheelEntry {
    */
   chargeTransit(deltaBytes: number): void {
     this.#transitBytes += deltaBytes
-    this.options.budget.adjust(deltaBytes)
-    if (deltaBytes > 0 && this.options.budget.exceeded) this.options.events.overBudget(this)
+    this.#budget.adjust(deltaBytes)
+    if (deltaBytes > 0 && this.#budget.exceeded) this.#events.overBudget(this)
   }
 
   /**
@@ -147,31 +158,31 @@ export class Session implements McpPeer, StreamLedger, WheelEntry {
    * waits for these, not for calls whose client left.
    */
   get reachableCalls(): number {
-    if (this.options.endsWithStream || this.#routes.size === 0) return this.calls.size
+    const responses = this.#responses
+    if (this.#endsWithStream || !responses?.routing) return this.calls.size
     let total = 0
-    for (const [id, stream] of this.#routes) {
-      if (this.calls.has(id) && (this.#pacers.has(stream) || this.#jsonReaders.has(stream))) total++
+    for (const [id, stream] of responses.routes()) {
+      if (this.calls.has(id) && (stream.reader || stream.jsonReader)) total++
     }
     return total
   }
 
   /** A JSON reply is being built on `stream` for a client that is there (false: it left). */
   setJsonReader(stream: EventStream, present: boolean): void {
-    if (present) this.#jsonReaders.add(stream)
-    else this.#jsonReaders.delete(stream)
+    if (stream instanceof SessionStream) stream.jsonReader = present
   }
 
   /** Messages not yet handed to a reader, on any stream. */
   get unsentMessages(): number {
-    let total = 0
-    for (const s of this.#streams.values()) total += s.unsent
+    let total = this.standalone.unsent
+    if (this.#responses) for (const s of this.#responses.streams()) total += s.unsent
     return total
   }
 
   /** Messages waiting for a reader that is attached (what a graceful drain waits for). */
   get deliverableMessages(): number {
-    let total = 0
-    for (const s of this.#pacers.keys()) total += s.unsent
+    let total = this.standalone.reader ? this.standalone.unsent : 0
+    if (this.#responses) for (const s of this.#responses.streams()) if (s.reader) total += s.unsent
     return total
   }
 
@@ -179,10 +190,10 @@ export class Session implements McpPeer, StreamLedger, WheelEntry {
   adjust(heldDelta: number, unsentDelta: number): void {
     this.#heldBytes += heldDelta
     this.#unsentBytes += unsentDelta
-    this.options.budget.adjust(heldDelta)
+    this.#budget.adjust(heldDelta)
     // Sending moves bytes into replay windows: keep the session's replay within its bound.
     if (unsentDelta < 0) {
-      const excess = this.#heldBytes - this.#unsentBytes - this.options.limits.replayBytes
+      const excess = this.#heldBytes - this.#unsentBytes - this.#limits.replayBytes
       if (excess > 0) this.forgetReplay(excess)
     }
   }
@@ -199,32 +210,30 @@ export class Session implements McpPeer, StreamLedger, WheelEntry {
   send(message: JsonRpcMessage, relatedTo?: RequestId): boolean {
     const id = responseId(message)
     const routeId = id ?? relatedTo
-    const route = routeId === undefined ? undefined : this.#routes.get(routeId)
+    const route = routeId === undefined ? undefined : this.#responses?.routeOf(routeId)
     const stream = route && (id !== undefined || route.resumable) ? route : this.standalone
-    const unread =
-      stream === this.standalone && !this.options.endsWithStream && !this.#pacers.has(stream)
+    const unread = stream === this.standalone && !this.#endsWithStream && !stream.reader
     if (unread && 'method' in message && 'id' in message) {
-      this.options.events.dropped(this, 1)
+      this.#events.dropped(this, 1)
       return false
     }
     const json = JSON.stringify(message)
     const bytes = Buffer.byteLength(json)
-    const overBound = this.#unsentBytes + bytes > this.options.limits.maxQueueBytes
+    const overBound = this.#unsentBytes + bytes > this.#limits.maxQueueBytes
     const outcome = overBound && !stream.closed && !stream.ended ? 'full' : stream.push(json, bytes)
-    if (route && id !== undefined) this.#settleRoute(id, route)
+    if (route && id !== undefined) this.#settleRoute(id)
     if (outcome === 'queued') {
-      if (this.options.budget.exceeded) this.options.events.overBudget(this)
+      if (this.#budget.exceeded) this.#events.overBudget(this)
       return true
     }
-    this.options.events.dropped(this, 1)
+    this.#events.dropped(this, 1)
     if (outcome === 'full' && !unread) this.close('queue_full')
     return false
   }
 
   /** The request ended without a response (it was cancelled): its stream no longer waits for it. */
   endWithoutResponse(id: RequestId): void {
-    const route = this.#routes.get(id)
-    if (route) this.#settleRoute(id, route)
+    this.#settleRoute(id)
   }
 
   /**
@@ -233,8 +242,8 @@ export class Session implements McpPeer, StreamLedger, WheelEntry {
    * has no resumable stream being read, or the session predates priming events.
    */
   closeStreamOf(id: RequestId): boolean {
-    const route = this.#routes.get(id)
-    if (!route?.resumable || !this.#pacers.has(route)) return false
+    const route = this.#responses?.routeOf(id)
+    if (!route?.resumable || !route.reader) return false
     if ((this.state.protocolVersion ?? '') < '2025-11-25') return false
     this.detach(route)
     return true
@@ -242,7 +251,7 @@ export class Session implements McpPeer, StreamLedger, WheelEntry {
 
   /** Whether a request with this id is still waiting for its response on a stream of its own. */
   isRouted(id: RequestId): boolean {
-    return this.#routes.has(id)
+    return this.#responses?.routeOf(id) !== undefined
   }
 
   /**
@@ -250,22 +259,24 @@ export class Session implements McpPeer, StreamLedger, WheelEntry {
    * answered as one JSON body is not `resumable`: no reconnect may take its events.
    */
   openResponseStream(requestIds: readonly RequestId[], resumable = true): EventStream {
-    const stream = this.#newStream(this.#nextStream++, resumable)
-    for (const id of requestIds) this.#routes.set(id, stream)
-    this.#routeCounts.set(stream, requestIds.length)
-    if (requestIds.length === 0) stream.end()
-    this.#releaseOldStreams()
+    this.#responses ??= new ResponseStreams(this.#limits.retainedStreams)
+    const stream = this.#newStream(this.#responses.nextNumber(), resumable)
+    this.#responses.add(stream, requestIds)
+    if (requestIds.length === 0) {
+      stream.end()
+      this.#retain(stream)
+    }
     return stream
   }
 
   /** Streams retained now (the standalone one included). */
   get streamCount(): number {
-    return this.#streams.size
+    return 1 + (this.#responses?.size ?? 0)
   }
 
   /** A stream of this session by number, while it is retained. */
   stream(number: number): EventStream | undefined {
-    return this.#streams.get(number)
+    return number === STANDALONE_STREAM ? this.standalone : this.#responses?.get(number)
   }
 
   /** Any request from the client counts as activity for the idle TTL (a time, not a timer). */
@@ -279,8 +290,8 @@ export class Session implements McpPeer, StreamLedger, WheelEntry {
    */
   onWheelDue(nowMs: number): number | undefined {
     if (this.isClosed) return undefined
-    const { idleTtlMs } = this.options.limits
-    if (this.#pacers.size > 0) return nowMs + idleTtlMs
+    const { idleTtlMs } = this.#limits
+    if (this.#readers > 0) return nowMs + idleTtlMs
     const expiresAt = this.#lastActiveAt + idleTtlMs
     if (nowMs < expiresAt - 1) return expiresAt
     this.close('idle_ttl')
@@ -294,11 +305,16 @@ export class Session implements McpPeer, StreamLedger, WheelEntry {
    * `onEvicted` lets the HTTP layer cut its connection.
    */
   attach(stream: EventStream = this.standalone, onEvicted?: () => void): boolean {
-    if (this.#pacers.has(stream) || this.isClosed || stream.closed) return false
+    if (this.isClosed || stream.closed || this.stream(stream.number) !== stream) return false
+    const own = stream as SessionStream
+    if (own.reader) return false
     // A session that lives with its stream never waits for a reconnect: no idle TTL.
-    if (this.options.endsWithStream) timerWheel.cancel(this)
-    this.#pacers.set(stream, new AttachedReader(this, stream, onEvicted, this.options.limits))
-    this.options.events.streamOpened(this)
+    if (this.#endsWithStream) timerWheel.cancel(this)
+    own.reader = new AttachedReader(this, own, onEvicted, this.#limits)
+    this.#readers++
+    // A finished stream read again (a resumption) is not released meanwhile.
+    this.#responses?.unretain(own)
+    this.#events.streamOpened(this)
     return true
   }
 
@@ -314,13 +330,13 @@ export class Session implements McpPeer, StreamLedger, WheelEntry {
 
   /** The stream generator yielded a frame of this kind to its reader. */
   frameHandedOver(stream: EventStream, kind: 'message' | 'keepalive' | 'control'): void {
-    this.#pacers.get(stream)?.frameHandedOver()
-    if (kind !== 'control') this.options.events.sent(this, kind)
+    ;(stream as SessionStream).reader?.frameHandedOver()
+    if (kind !== 'control') this.#events.sent(this, kind)
   }
 
   /** The reader took the last frame (the generator was resumed). */
   frameTaken(stream: EventStream): void {
-    this.#pacers.get(stream)?.frameTaken()
+    ;(stream as SessionStream).reader?.frameTaken()
   }
 
   /**
@@ -328,76 +344,55 @@ export class Session implements McpPeer, StreamLedger, WheelEntry {
    * lives with its stream; otherwise the session waits for a reconnect until its idle TTL.
    */
   detach(stream: EventStream = this.standalone): void {
-    const pacer = this.#pacers.get(stream)
-    if (!pacer) return
-    pacer.stop()
-    this.#pacers.delete(stream)
+    const own = stream as SessionStream
+    const reader = own.reader
+    if (!reader) return
+    reader.stop()
+    own.reader = undefined
+    this.#readers--
     // A generator parked on this stream must not wait for the next event to notice.
-    stream.release()
-    this.options.events.streamClosed(this)
+    own.release()
+    this.#events.streamClosed(this)
     // A finished stream stays for replay (its last frame may not have reached the client) until
     // the session's replay bound forgets its events; then it is released.
-    if (stream !== this.standalone) this.#releaseOldStreams()
-    if (this.options.endsWithStream && stream === this.standalone) this.close('client_abort')
-    else if (this.#pacers.size === 0) this.#lastActiveAt = performance.now()
+    if (own !== this.standalone) this.#retain(own)
+    if (this.#endsWithStream && own === this.standalone) this.close('client_abort')
+    else if (this.#readers === 0) this.#lastActiveAt = performance.now()
   }
 
   /** Drops a response stream and whatever it still holds (answered, or evicted). */
   releaseStream(stream: EventStream): void {
-    if (stream === this.standalone || this.#streams.get(stream.number) !== stream) return
+    if (stream === this.standalone || !this.#responses?.remove(stream as SessionStream)) return
     const dropped = stream.close()
-    if (dropped > 0) this.options.events.dropped(this, dropped)
-    this.#streams.delete(stream.number)
+    if (dropped > 0) this.#events.dropped(this, dropped)
   }
 
-  /** Closes the session once: drops its streams, stops its timers, cancels its calls. */
+  /** Closes the session once: drops its streams, stops their readers, cancels its calls. */
   close(reason: CloseReason): void {
     if (this.#closeReason) return
     this.#closeReason = reason
     timerWheel.cancel(this)
-    let dropped = 0
-    for (const stream of this.#streams.values()) dropped += stream.close()
-    if (dropped > 0) this.options.events.dropped(this, dropped)
+    const responses = this.#responses
+    this.#responses = undefined
+    let dropped = this.standalone.close()
+    if (responses) for (const stream of responses.streams()) dropped += stream.close()
+    if (dropped > 0) this.#events.dropped(this, dropped)
     this.calls.cancelAll(`session ${this.sessionId} closed: ${reason}`)
-    for (const pacer of this.#pacers.values()) {
-      pacer.stop()
-      this.options.events.streamClosed(this)
-    }
-    this.#pacers.clear()
-    this.#routes.clear()
-    this.#routeCounts.clear()
-    this.#streams.clear()
+    this.#stopReader(this.standalone)
+    if (responses) for (const stream of responses.streams()) this.#stopReader(stream)
     this.#closed.abort(reason)
-    this.options.events.closed(this, reason)
-  }
-
-  #newStream(number: number, resumable = true): EventStream {
-    const { maxQueueMessages, maxQueueBytes, replayEvents } = this.options.limits
-    // A legacy stream, or a reply sent as one JSON body, cannot be resumed: it keeps nothing.
-    const keeps = resumable && !this.options.endsWithStream
-    const stream = new EventStream(
-      number,
-      {
-        maxMessages: maxQueueMessages,
-        maxBytes: maxQueueBytes,
-        replayEvents: keeps ? replayEvents : 0,
-      },
-      this,
-      keeps,
-    )
-    this.#streams.set(number, stream)
-    return stream
+    this.#events.closed(this, reason)
   }
 
   /** The reader of `stream` left a frame untaken past the send deadline (its pacer says so). */
   evictReader(reader: AttachedReader): void {
     const { stream, onEvicted } = reader
-    if (this.#pacers.get(stream) !== reader) return
-    if (this.options.endsWithStream || stream === this.standalone) {
+    if (stream.reader !== reader) return
+    if (this.#endsWithStream || stream === this.standalone) {
       this.close('send_deadline')
       return
     }
-    this.options.events.streamEvicted(this)
+    this.#events.streamEvicted(this)
     this.detach(stream)
     this.releaseStream(stream)
     onEvicted?.()
@@ -410,50 +405,58 @@ export class Session implements McpPeer, StreamLedger, WheelEntry {
    * touches.)
    */
   forgetReplay(bytes: number): number {
-    let left = bytes
-    for (const spent of [true, false]) {
-      for (const stream of [...this.#streams.values()]) {
-        if (left <= 0) return bytes
-        if (!stream.resumable) continue
-        const finished = stream.ended && !this.#pacers.has(stream)
-        if (finished !== spent) continue
-        left -= stream.forgetReplay(left)
-        if (finished && stream.heldBytes === 0) this.releaseStream(stream)
+    const responses = this.#responses
+    let left = bytes - (responses?.forgetRetained(bytes) ?? 0)
+    if (left > 0 && this.standalone.resumable) left -= this.standalone.forgetReplay(left)
+    if (responses) {
+      for (const stream of responses.streams()) {
+        if (left <= 0) break
+        if (stream.resumable && !responses.isRetained(stream)) left -= stream.forgetReplay(left)
       }
     }
     return bytes - left
   }
 
-  #settleRoute(id: RequestId, stream: EventStream): void {
-    this.#routes.delete(id)
-    const left = (this.#routeCounts.get(stream) ?? 1) - 1
-    if (left > 0) {
-      this.#routeCounts.set(stream, left)
-      return
-    }
-    this.#routeCounts.delete(stream)
-    stream.end()
-    this.#releaseOldStreams()
+  #newStream(number: number, resumable = true): SessionStream {
+    const { maxQueueMessages, maxQueueBytes, replayEvents } = this.#limits
+    // A legacy stream, or a reply sent as one JSON body, cannot be resumed: it keeps nothing.
+    const keeps = resumable && !this.#endsWithStream
+    return new SessionStream(
+      number,
+      {
+        maxMessages: maxQueueMessages,
+        maxBytes: maxQueueBytes,
+        replayEvents: keeps ? replayEvents : 0,
+      },
+      this,
+      keeps,
+    )
+  }
+
+  /** The response to `id` went out or never will: a stream that waits for nothing more ends. */
+  #settleRoute(id: RequestId): void {
+    const done = this.#responses?.settle(id)
+    if (!done) return
+    done.end()
+    this.#retain(done)
   }
 
   /**
-   * Keeps at most `retainedStreams` ended response streams nobody reads (kept for replay). A
-   * client that keeps opening POST streams and leaving them unread cannot grow the session:
-   * past the bound the oldest are released, and any response still unsent in them is dropped.
+   * Keeps a finished response stream nobody reads for replay, at most `retainedStreams` of them:
+   * a client that keeps opening POST streams and leaving them unread cannot grow the session.
+   * Past the bound the oldest are released, and any response still unsent in them is dropped.
    */
-  #releaseOldStreams(): void {
-    const idle = (s: EventStream) =>
-      s.number !== STANDALONE_STREAM && s.ended && !this.#pacers.has(s)
-    let excess = -this.options.limits.retainedStreams
-    for (const s of this.#streams.values()) if (idle(s)) excess++
-    for (const [number, s] of this.#streams) {
-      if (excess <= 0) break
-      if (!idle(s)) continue
-      const dropped = s.close()
-      if (dropped > 0) this.options.events.dropped(this, dropped)
-      this.#streams.delete(number)
-      excess--
-    }
+  #retain(stream: SessionStream): void {
+    const dropped = this.#responses?.retain(stream) ?? 0
+    if (dropped > 0) this.#events.dropped(this, dropped)
+  }
+
+  #stopReader(stream: SessionStream): void {
+    if (!stream.reader) return
+    stream.reader.stop()
+    stream.reader = undefined
+    this.#readers--
+    this.#events.streamClosed(this)
   }
 }
 
@@ -461,25 +464,4 @@ export class Session implements McpPeer, StreamLedger, WheelEntry {
 function responseId(message: JsonRpcMessage): RequestId | undefined {
   if ('method' in message || !('id' in message) || message.id === null) return undefined
   return message.id
-}
-
-/** The reader attached to one stream of a session: its pacing, and how to cut its connection. */
-class AttachedReader extends Pacer {
-  constructor(
-    private readonly session: Session,
-    readonly stream: EventStream,
-    /** Cuts the reader's connection when it is evicted (response streams). */
-    readonly onEvicted: (() => void) | undefined,
-    timing: PacerTiming,
-  ) {
-    super(timing)
-  }
-
-  protected override onQuiet(): void {
-    this.stream.offerKeepalive()
-  }
-
-  protected override onDeadline(): void {
-    this.session.evictReader(this)
-  }
 }
