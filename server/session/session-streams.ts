@@ -22,8 +22,8 @@ export class AttachedReader extends Pacer {
   constructor(
     private readonly owner: ReaderOwner,
     readonly stream: SessionStream,
-    /** Cuts the reader's connection when it is evicted (response streams). */
-    readonly onEvicted: (() => void) | undefined,
+    /** Cuts the reader's connection when the server ends its stream (evicted, session closed). */
+    readonly onServerEnd: (() => void) | undefined,
     timing: PacerTiming,
   ) {
     super(timing)

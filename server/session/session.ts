@@ -79,7 +79,8 @@ export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
   #responses: ResponseStreams | undefined
   /** Streams with a reader attached. */
   #readers = 0
-  readonly #closed = new AbortController()
+  /** Made when someone first asks for `signal`: most sessions are never asked. */
+  #closed: AbortController | undefined
   /** Bytes held over all streams: unsent plus kept for replay. */
   #heldBytes = 0
   #unsentBytes = 0
@@ -120,6 +121,10 @@ export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
 
   /** Aborts when the session closes; its reason is the CloseReason. */
   get signal(): AbortSignal {
+    if (!this.#closed) {
+      this.#closed = new AbortController()
+      if (this.#closeReason) this.#closed.abort(this.#closeReason)
+    }
     return this.#closed.signal
   }
 
@@ -301,16 +306,17 @@ export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
   /**
    * Attaches a reader to `stream`; false when one is attached already or the session is closed.
    * A reader that leaves a frame untaken past the send deadline is evicted: a session that lives
-   * with its standalone stream closes (`send_deadline`); a response stream is dropped alone, and
-   * `onEvicted` lets the HTTP layer cut its connection.
+   * with its standalone stream closes (`send_deadline`); a response stream is dropped alone.
+   * `onServerEnd` lets the HTTP layer cut the connection of a reader the server ends (evicted, or
+   * its session closed by anything but the reader leaving): it may be stalled inside a write.
    */
-  attach(stream: EventStream = this.standalone, onEvicted?: () => void): boolean {
+  attach(stream: EventStream = this.standalone, onServerEnd?: () => void): boolean {
     if (this.isClosed || stream.closed || this.stream(stream.number) !== stream) return false
     const own = stream as SessionStream
     if (own.reader) return false
     // A session that lives with its stream never waits for a reconnect: no idle TTL.
     if (this.#endsWithStream) timerWheel.cancel(this)
-    own.reader = new AttachedReader(this, own, onEvicted, this.#limits)
+    own.reader = new AttachedReader(this, own, onServerEnd, this.#limits)
     this.#readers++
     // A finished stream read again (a resumption) is not released meanwhile.
     this.#responses?.unretain(own)
@@ -378,15 +384,17 @@ export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
     if (responses) for (const stream of responses.streams()) dropped += stream.close()
     if (dropped > 0) this.#events.dropped(this, dropped)
     this.calls.cancelAll(`session ${this.sessionId} closed: ${reason}`)
-    this.#stopReader(this.standalone)
-    if (responses) for (const stream of responses.streams()) this.#stopReader(stream)
-    this.#closed.abort(reason)
+    // The server ends the readers still attached, unless the reader leaving is what closed it.
+    const cut = reason !== 'client_abort'
+    this.#stopReader(this.standalone, cut)
+    if (responses) for (const stream of responses.streams()) this.#stopReader(stream, cut)
+    this.#closed?.abort(reason)
     this.#events.closed(this, reason)
   }
 
   /** The reader of `stream` left a frame untaken past the send deadline (its pacer says so). */
   evictReader(reader: AttachedReader): void {
-    const { stream, onEvicted } = reader
+    const { stream, onServerEnd } = reader
     if (stream.reader !== reader) return
     if (this.#endsWithStream || stream === this.standalone) {
       this.close('send_deadline')
@@ -395,7 +403,7 @@ export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
     this.#events.streamEvicted(this)
     this.detach(stream)
     this.releaseStream(stream)
-    onEvicted?.()
+    onServerEnd?.()
   }
 
   /**
@@ -451,12 +459,14 @@ export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
     if (dropped > 0) this.#events.dropped(this, dropped)
   }
 
-  #stopReader(stream: SessionStream): void {
-    if (!stream.reader) return
-    stream.reader.stop()
+  #stopReader(stream: SessionStream, cut: boolean): void {
+    const reader = stream.reader
+    if (!reader) return
+    reader.stop()
     stream.reader = undefined
     this.#readers--
     this.#events.streamClosed(this)
+    if (cut) reader.onServerEnd?.()
   }
 }
 

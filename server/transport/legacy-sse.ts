@@ -3,6 +3,7 @@ import type { ServerMetrics } from '../observability/server-metrics.ts'
 import type { Dispatcher } from '../protocol/dispatcher.ts'
 import { isRequest } from '../protocol/jsonrpc.ts'
 import { SessionRefusedError } from '../session/errors.ts'
+import type { StreamEvent } from '../session/event-stream.ts'
 import type { SessionRegistry } from '../session/registry.ts'
 import { isWellFormedSessionId } from '../session/session-id.ts'
 import { readJsonRpcBody } from './json-body.ts'
@@ -42,6 +43,9 @@ export interface PostOptions {
   directToolCalls: boolean
 }
 
+/** A legacy stream's events: `event: message` frames, without ids (nothing is resumed). */
+const encodeEvent = (event: StreamEvent) => encodeMessageFrame(event.json)
+
 /** The HTTP+SSE transport of MCP 2024-11-05: GET opens a session's stream, POST carries messages. */
 export class LegacySseTransport {
   constructor(private readonly options: LegacySseOptions) {}
@@ -65,25 +69,19 @@ export class LegacySseTransport {
       this.options.metrics.httpRejections.inc({ status: String(refusal.status) })
       return transportErrorResponse(refusal)
     }
-    session.attach()
+    // The server ending the session (deadline, full queue, shutdown) cuts the connection.
+    session.attach(session.standalone, opts.onServerClose)
     const endpoint = `${opts.postPath}?${opts.sessionParam}=${session.id}`
     const frames = [encodeSseEvent({ event: 'endpoint', data: endpoint })]
     if (opts.greet) frames.push(encodeSseEvent({ data: `Connected to session ${session.id}` }))
 
+    // The client leaving closes the session at once, even with the generator parked on it.
     const onAbort = () => session.close('client_abort')
     if (request.signal.aborted) onAbort()
     else request.signal.addEventListener('abort', onAbort, { once: true })
-    session.signal.addEventListener(
-      'abort',
-      () => {
-        request.signal.removeEventListener('abort', onAbort)
-        if (session.closeReason !== 'client_abort') opts.onServerClose()
-      },
-      { once: true },
-    )
     return streamSession(session, session.standalone, {
       firstFrames: frames,
-      encode: (event) => encodeMessageFrame(event.json),
+      encode: encodeEvent,
       onFrame: frameLogger(this.options.logger, session.id),
     })
   }

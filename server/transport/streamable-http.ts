@@ -314,24 +314,20 @@ export class StreamableHttpTransport {
     fresh: boolean,
     connection: ConnectionControl,
   ): SseReply {
+    // The server ending the stream (deadline, the session's close) drops a connection that may be
+    // stalled inside a write.
     session.attach(stream, connection.drop)
     // Leaving a stream is not a cancellation: the reader detaches and its events wait for replay.
     const onAbort = () => session.detach(stream)
     if (request.signal.aborted) onAbort()
     else request.signal.addEventListener('abort', onAbort, { once: true })
-    // The server ending the session (deadline, shutdown) drops a connection that may be stalled.
-    const onServerClose = connection.drop
-    session.signal.addEventListener('abort', onServerClose, { once: true })
     const priming = fresh ? encoder.encode(this.#primingText(session, stream)) : OPEN_COMMENT_FRAME
     const body = streamSession(session, stream, {
       firstFrames: [priming],
       encode: (event) =>
         encodeSseEvent({ event: 'message', id: `${stream.number}_${event.seq}`, data: event.json }),
       onFrame: frameLogger(this.options.logger, session.id),
-      onEnd: () => {
-        request.signal.removeEventListener('abort', onAbort)
-        session.signal.removeEventListener('abort', onServerClose)
-      },
+      onEnd: () => request.signal.removeEventListener('abort', onAbort),
     })
     return { headers, body, session }
   }
