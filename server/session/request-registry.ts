@@ -23,12 +23,28 @@ export class RequestRegistry {
   readonly #requests = new Set<RequestPeer>()
   readonly #subscriptions = new Set<RequestPeer>()
   #next = 0
+  #onSubscriptionClosed: ((peer: RequestPeer) => void) | undefined
 
   constructor(private readonly options: RequestRegistryOptions) {
     for (const reason of ['complete', 'client_abort', 'send_deadline', 'queue_full', 'shutdown']) {
       options.metrics.requestsClosed.inc({ reason }, 0)
     }
   }
+
+  /** Calls `listener` with every listen stream's peer as it closes, whichever way (one listener). */
+  onSubscriptionClosed(listener: (peer: RequestPeer) => void): void {
+    this.#onSubscriptionClosed = listener
+  }
+
+  /** Every peer's one close path ends here: shared by all of them, not made per peer. */
+  readonly #closed = (peer: RequestPeer, reason: RequestCloseReason): void => {
+    this.options.metrics.requestsClosed.inc({ reason })
+    if (this.#requests.delete(peer)) return
+    if (this.#subscriptions.delete(peer)) this.#onSubscriptionClosed?.(peer)
+  }
+
+  readonly #cancelSettled = (ms: number): void =>
+    this.options.metrics.cancelLatency.observe(ms / 1000)
 
   /** Requests being answered now (listen streams not included). */
   get inFlight(): number {
@@ -121,11 +137,8 @@ export class RequestRegistry {
       limits: this.options.limits,
       budget: this.options.budget,
       shape,
-      onCancelSettled: (ms) => this.options.metrics.cancelLatency.observe(ms / 1000),
-      onClose: (closed, reason) => {
-        set.delete(closed)
-        this.options.metrics.requestsClosed.inc({ reason })
-      },
+      onCancelSettled: this.#cancelSettled,
+      onClose: this.#closed,
     })
     set.add(peer)
     return peer

@@ -1,10 +1,11 @@
 import type { Logger } from '../observability/log.ts'
 import type { ChangeBus, ChangeEvent } from '../protocol/change-bus.ts'
 import { invalidParams } from '../protocol/errors.ts'
-import type { JsonRpcMessage, JsonRpcRequest } from '../protocol/jsonrpc.ts'
+import type { JsonRpcMessage, JsonRpcRequest, RequestId } from '../protocol/jsonrpc.ts'
 import { type CachePolicy, modernShaper } from '../protocol/modern-results.ts'
 import type { PeerState } from '../protocol/peer.ts'
 import { isObject, META } from '../protocol/request-meta.ts'
+import type { StreamEvent } from '../session/event-stream.ts'
 import type { RequestPeer } from '../session/request-peer.ts'
 import type { RequestRegistry } from '../session/request-registry.ts'
 import { streamSession } from './session-stream.ts'
@@ -66,8 +67,8 @@ function encodeChange(event: ChangeEvent, key: string): EncodedChange {
  * what it holds is bounded by the kinds and URIs it named, however fast things change.
  */
 class Listener {
-  /** The seq at which each key was last queued; still unsent while seq > lastSeq - unsent. */
-  readonly #queuedAt = new Map<string, number>()
+  /** The seq at which each key was last queued (made with the first); unsent while > sent seq. */
+  #queuedAt: Map<string, number> | undefined
   readonly #idJson: string
   readonly #idBytes: number
 
@@ -76,33 +77,42 @@ class Listener {
     readonly keys: ReadonlySet<string>,
     /** UTF-8 bytes of the final response, for which room is always kept. */
     private readonly finalBytes: number,
-    private readonly limits: ListenStreamOptions['limits'],
-    /** Ends the stream gracefully, with the response to its request. */
-    private readonly endForFullQueue: () => void,
+    /** Its owner, which ends the stream gracefully when its queue is full. */
+    private readonly streams: ListenStreams,
   ) {
     this.#idJson = JSON.stringify(peer.requestId)
     this.#idBytes = Buffer.byteLength(this.#idJson)
   }
 
-  offer(change: EncodedChange): void {
+  offer(change: EncodedChange, limits: ListenStreamOptions['limits']): void {
     const stream = this.peer.stream
     // Answered (shutdown, or a full queue) or closed: nothing more goes on this stream.
     if (stream.ended || stream.closed) return
     const sentSeq = stream.lastSeq - stream.unsent
-    if ((this.#queuedAt.get(change.key) ?? 0) > sentSeq) return
+    if ((this.#queuedAt?.get(change.key) ?? 0) > sentSeq) return
     const bytes = change.bytes + this.#idBytes
     const room =
-      stream.unsent + 2 <= this.limits.maxQueueMessages &&
-      stream.heldBytes + bytes + this.finalBytes <= this.limits.maxQueueBytes
+      stream.unsent + 2 <= limits.maxQueueMessages &&
+      stream.heldBytes + bytes + this.finalBytes <= limits.maxQueueBytes
     if (!room) {
-      this.endForFullQueue()
+      this.streams.endForFullQueue(this)
       return
     }
     const outcome = stream.push(change.prefix + this.#idJson + change.suffix, bytes)
-    if (outcome === 'queued') this.#queuedAt.set(change.key, stream.lastSeq)
-    else if (outcome === 'full') this.peer.close('queue_full')
+    if (outcome === 'queued') {
+      this.#queuedAt ??= new Map()
+      this.#queuedAt.set(change.key, stream.lastSeq)
+    } else if (outcome === 'full') this.peer.close('queue_full')
   }
 }
+
+/** The graceful closure, as at shutdown: the response to the listen request is its last message. */
+function finalResponse(requestId: RequestId): JsonRpcMessage {
+  return { jsonrpc: '2.0', id: requestId, result: { _meta: { [META.subscriptionId]: requestId } } }
+}
+
+/** A listen stream's events: `event: message` frames, without ids (nothing is resumed). */
+const encodeEvent = (event: StreamEvent) => encodeMessageFrame(event.json)
 
 /**
  * `subscriptions/listen` (2026-07-28): one long-lived POST whose SSE stream yields
@@ -116,10 +126,20 @@ class Listener {
 export class ListenStreams {
   /** Open listen streams by the key they hear (a list kind, or `resource:` and a URI). */
   readonly #byKey = new Map<string, Set<Listener>>()
-  #listening = 0
+  /** Open listen streams that hear anything, by their peer. */
+  readonly #byPeer = new Map<RequestPeer, Listener>()
   #unsubscribe: (() => void) | undefined
+  /** How a listen stream's messages leave (its final response gets `resultType`, serverInfo). */
+  readonly #shape: (message: JsonRpcMessage) => JsonRpcMessage
 
-  constructor(private readonly options: ListenStreamOptions) {}
+  constructor(private readonly options: ListenStreamOptions) {
+    this.#shape = modernShaper('subscriptions/listen', options.serverInfo, options.cache)
+    // A listen stream's one close path (client gone, deadline, full queue, shutdown) ends here.
+    options.requests.onSubscriptionClosed((peer) => {
+      const listener = this.#byPeer.get(peer)
+      if (listener) this.#remove(listener)
+    })
+  }
 
   /** @throws ProtocolError -32602 for a malformed filter; SessionRefusedError past the cap. */
   open(
@@ -140,50 +160,41 @@ export class ListenStreams {
     }
     const watched = new Set<string>(uris ?? [])
     if (watched.size > 0) agreed.resourceSubscriptions = [...watched]
-    const tag = { [META.subscriptionId]: message.id }
-    const shape = modernShaper(message.method, this.options.serverInfo, this.options.cache)
-    const peer = this.options.requests.openSubscription(message.id, state, (m: JsonRpcMessage) =>
-      shape(m),
-    )
+    const peer = this.options.requests.openSubscription(message.id, state, this.#shape)
     // Queued before the stream exists: the generator's first frame, taken without an await.
     peer.send({
       jsonrpc: '2.0',
       method: 'notifications/subscriptions/acknowledged',
-      params: { _meta: tag, notifications: agreed },
+      params: { _meta: { [META.subscriptionId]: message.id }, notifications: agreed },
     })
     const keys = new Set<string>(Object.keys(agreed).filter((k) => k !== 'resourceSubscriptions'))
     for (const uri of watched) keys.add(`resource:${uri}`)
-    // The graceful closure, as at shutdown: the response to the listen request is the last message.
-    const final: JsonRpcMessage = { jsonrpc: '2.0', id: message.id, result: { _meta: tag } }
-    const finalBytes = Buffer.byteLength(JSON.stringify(shape(final)))
-    const listener = new Listener(peer, keys, finalBytes, this.options.limits, () => {
-      this.#remove(listener)
-      this.options.onQueueFull?.()
-      this.options.logger.warn('listen_queue_full', {
-        id: peer.sessionId,
-        unsent: peer.stream.unsent,
-      })
-      peer.send(final)
-    })
-    this.#add(listener)
+    const finalBytes = Buffer.byteLength(JSON.stringify(this.#shape(finalResponse(message.id))))
+    this.#add(new Listener(peer, keys, finalBytes, this))
+    // The client leaving closes the stream at once, even with the generator parked on it; the
+    // peer's close removes the listener (onSubscriptionClosed).
     const onAbort = () => peer.close('client_abort')
     if (request.signal.aborted) onAbort()
     else request.signal.addEventListener('abort', onAbort, { once: true })
-    peer.signal.addEventListener(
-      'abort',
-      () => {
-        this.#remove(listener)
-        request.signal.removeEventListener('abort', onAbort)
-      },
-      { once: true },
-    )
     peer.attach(connection.drop)
     const body = streamSession(peer, peer.stream, {
       firstFrames: [],
-      encode: (event) => encodeMessageFrame(event.json),
+      encode: encodeEvent,
       onFrame: frameLogger(this.options.logger, peer.sessionId),
     })
     return { headers: {}, body }
+  }
+
+  /** A stream whose queue is full ends gracefully: no more changes, then its final response. */
+  endForFullQueue(listener: Listener): void {
+    const { peer } = listener
+    this.#remove(listener)
+    this.options.onQueueFull?.()
+    this.options.logger.warn('listen_queue_full', {
+      id: peer.sessionId,
+      unsent: peer.stream.unsent,
+    })
+    peer.send(finalResponse(peer.requestId))
   }
 
   /** One publish: encoded once, offered to the streams that hear its key. */
@@ -192,29 +203,28 @@ export class ListenStreams {
     const listeners = this.#byKey.get(key)
     if (!listeners) return
     const change = encodeChange(event, key)
-    for (const listener of listeners) listener.offer(change)
+    for (const listener of listeners) listener.offer(change, this.options.limits)
   }
 
   #add(listener: Listener): void {
-    if (listener.keys.size === 0) return
+    if (listener.keys.size === 0 || listener.peer.isClosed) return
     for (const key of listener.keys) {
       const set = this.#byKey.get(key)
       if (set) set.add(listener)
       else this.#byKey.set(key, new Set([listener]))
     }
-    if (this.#listening++ === 0) this.#unsubscribe = this.options.bus.subscribe(this.#deliver)
+    this.#byPeer.set(listener.peer, listener)
+    if (this.#byPeer.size === 1) this.#unsubscribe = this.options.bus.subscribe(this.#deliver)
   }
 
   /** Idempotent: a stream ended for a full queue is removed again when its peer closes. */
   #remove(listener: Listener): void {
-    let removed = false
+    if (!this.#byPeer.delete(listener.peer)) return
     for (const key of listener.keys) {
       const set = this.#byKey.get(key)
-      if (!set?.delete(listener)) continue
-      removed = true
-      if (set.size === 0) this.#byKey.delete(key)
+      if (set?.delete(listener) && set.size === 0) this.#byKey.delete(key)
     }
-    if (removed && --this.#listening === 0) {
+    if (this.#byPeer.size === 0) {
       this.#unsubscribe?.()
       this.#unsubscribe = undefined
     }
