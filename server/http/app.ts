@@ -91,12 +91,13 @@ export function createHttpApp(routes: HttpRoutes) {
     // Bun closes a connection idle for `idleTimeout` (10 s by default); a quiet SSE stream is
     // kept alive by our own keepalives and send deadline instead.
     serverOf(ctx)?.timeout(ctx.request, 0)
-    Object.assign(ctx.set.headers, SSE_HEADERS)
+    // The generator is the body itself: Bun pulls it as the socket drains, with no wrapping
+    // ReadableStream, abort listener and closures of Elysia's per stream. (Elysia still adds the
+    // headers of its hooks, CORS, when there are any.)
     if ('body' in reply) {
-      Object.assign(ctx.set.headers, reply.headers)
-      return reply.body
+      return new Response(reply.body, { headers: { ...SSE_HEADERS, ...reply.headers } })
     }
-    return reply
+    return new Response(reply, { headers: SSE_HEADERS })
   }
   const openLegacy = (ctx: RouteContext, route: LegacyStream) =>
     sse(
