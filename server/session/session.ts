@@ -3,7 +3,13 @@ import type { JsonRpcMessage, RequestId } from '../protocol/jsonrpc.ts'
 import type { McpPeer, PeerState } from '../protocol/peer.ts'
 import { PendingCalls } from '../protocol/pending-calls.ts'
 import type { BufferBudget } from './buffer-budget.ts'
-import type { EventStream, KEEPALIVE, StreamEvent, StreamLedger } from './event-stream.ts'
+import type {
+  EventStream,
+  EventStreamLimits,
+  KEEPALIVE,
+  StreamEvent,
+  StreamLedger,
+} from './event-stream.ts'
 import {
   AttachedReader,
   type ReaderOwner,
@@ -426,19 +432,9 @@ export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
   }
 
   #newStream(number: number, resumable = true): SessionStream {
-    const { maxQueueMessages, maxQueueBytes, replayEvents } = this.#limits
     // A legacy stream, or a reply sent as one JSON body, cannot be resumed: it keeps nothing.
     const keeps = resumable && !this.#endsWithStream
-    return new SessionStream(
-      number,
-      {
-        maxMessages: maxQueueMessages,
-        maxBytes: maxQueueBytes,
-        replayEvents: keeps ? replayEvents : 0,
-      },
-      this,
-      keeps,
-    )
+    return new SessionStream(number, streamLimitsOf(this.#limits, keeps), this, keeps)
   }
 
   /** The response to `id` went out or never will: a stream that waits for nothing more ends. */
@@ -468,6 +464,23 @@ export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
     this.#events.streamClosed(this)
     if (cut) reader.onServerEnd?.()
   }
+}
+
+/** The bounds of a stream that keeps a replay window, and of one that does not, per limits. */
+const streamLimits = new WeakMap<SessionLimits, [EventStreamLimits, EventStreamLimits]>()
+
+/** Made once per server's limits and shared by every stream, not one object per stream. */
+function streamLimitsOf(limits: SessionLimits, keeps: boolean): EventStreamLimits {
+  let pair = streamLimits.get(limits)
+  if (!pair) {
+    const { maxQueueMessages: maxMessages, maxQueueBytes: maxBytes, replayEvents } = limits
+    pair = [
+      { maxMessages, maxBytes, replayEvents },
+      { maxMessages, maxBytes, replayEvents: 0 },
+    ]
+    streamLimits.set(limits, pair)
+  }
+  return keeps ? pair[0] : pair[1]
 }
 
 /** The id of a response (result or error) message; undefined for requests and notifications. */
