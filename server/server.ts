@@ -25,6 +25,7 @@ import type {
 import type { RootsFeature, RootsListener } from './roots/feature.ts'
 import { SessionRegistry } from './session/registry.ts'
 import type { RequestRegistry } from './session/request-registry.ts'
+import { timerWheel } from './session/timer-wheel.ts'
 import { registerBuiltinTools } from './tools/builtin.ts'
 import { ToolRegistry } from './tools/registry.ts'
 import type { ToolDefinition, ToolHandler } from './tools/types.ts'
@@ -134,6 +135,11 @@ export class SluiceServer {
       'sluice_buffered_bytes',
       'Unsent and replay bytes all sessions hold, charged to --max-buffered-bytes.',
       () => this.sessions.budget.usedBytes,
+    )
+    this.metrics.registry.gauge(
+      'sluice_timer_wheel_entries',
+      'Stream pacers and idle-TTL sessions on the timer wheel (one per process, shared by its servers).',
+      () => timerWheel.size,
     )
     this.instanceId = config.instanceId || randomBytes(6).toString('hex')
     const localChanges = new InProcessChangeBus()

@@ -55,6 +55,7 @@ describe('idle sessions and the timer wheel', () => {
     )
     // One pacer per open stream; a legacy session has no idle TTL while its stream is open.
     expect(timerWheel.size).toBe(before + 5)
+    expect(await readMetric(server.url, 'sluice_timer_wheel_entries')).toBe(before + 5)
     for (const { controller } of streams) controller.abort()
     await waitFor('the sessions to close', () => server.sessions.size === 0)
     expect(timerWheel.size).toBe(before)
