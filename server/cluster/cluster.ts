@@ -96,7 +96,7 @@ export class Cluster {
   /** Connects (ioredis is loaded here, only when a Redis URL is given) and joins the cluster. */
   static async start(host: ClusterHost): Promise<Cluster> {
     let cluster: Cluster | undefined
-    const link = await RedisLink.open(host.redisUrl, host.logger, {
+    const link = await RedisLink.open(host.redisUrl, `sluice:${host.instanceId}`, host.logger, {
       ready: () => {
         if (cluster) cluster.#onReady()
       },
@@ -210,6 +210,7 @@ export class Cluster {
     // A restarted Redis (no persistence) lost our records; sessions opened before we joined
     // were never written.
     this.#directory.rewriteAll()
+    this.#client.flushAborts()
     if (this.#link.reconnects > 0) this.changes.announceMissedChanges()
     this.#connected.resolve()
   }

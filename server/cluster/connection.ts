@@ -35,13 +35,19 @@ export class RedisLink {
   }
 
   /** Loads ioredis (only a cluster does) and starts connecting; it retries until `close()`. */
-  static async open(url: string, logger: Logger, events: RedisLinkEvents): Promise<RedisLink> {
+  /** @param name the connections' name in Redis (`CLIENT LIST`), so an operator sees whose they are. */
+  static async open(
+    url: string,
+    name: string,
+    logger: Logger,
+    events: RedisLinkEvents,
+  ): Promise<RedisLink> {
     const { default: Redis } = await import('ioredis')
     const options: RedisOptions = {
       lazyConnect: true,
       retryStrategy: retryDelayMs,
       maxRetriesPerRequest: 1,
-      connectionName: 'sluice',
+      connectionName: name,
     }
     const link = new RedisLink(
       new Redis(url, { ...options, enableOfflineQueue: false }),

@@ -41,6 +41,8 @@ interface InFlight {
  */
 export class RelayClient {
   readonly #inFlight = new Map<number, InFlight>()
+  /** Aborts that could not be sent (Redis was away): sent once it is back, or the home serves on. */
+  #unsentAborts: { home: string; id: number }[] = []
   #nextId = 1
 
   constructor(
@@ -229,12 +231,29 @@ export class RelayClient {
     try {
       relay.body?.close()
     } catch {}
-    if (this.link.connected) {
-      const message: RelayMessage = { t: 'abort', id, from: this.instanceId }
-      this.link.command
-        .publish(relayChannel(relay.home), encodeRelay(message))
-        .catch(() => undefined)
+    this.#sendAbort(relay.home, id)
+  }
+
+  /**
+   * Redis is back: the homes of the relays that ended while it was away are told now. Our own
+   * connection may have been the only one lost, and the home kept serving (a stream never ends).
+   */
+  flushAborts(): void {
+    const unsent = this.#unsentAborts
+    this.#unsentAborts = []
+    for (const { home, id } of unsent) this.#sendAbort(home, id)
+  }
+
+  #sendAbort(home: string, id: number): void {
+    if (!this.link.connected) {
+      // Bounded: no relay starts while Redis is away, so these are the relays that were in flight.
+      this.#unsentAborts.push({ home, id })
+      return
     }
+    const message: RelayMessage = { t: 'abort', id, from: this.instanceId }
+    this.link.command
+      .publish(relayChannel(home), encodeRelay(message))
+      .catch(() => this.#unsentAborts.push({ home, id }))
   }
 }
 
