@@ -179,7 +179,7 @@ export class Cluster {
     clearInterval(this.#watchdog)
     this.#removeLifecycle()
     this.#client.endAll('redis_lost')
-    this.#home.abortAll()
+    this.#home.abortAll(false)
     await this.#directory.removeAll()
     await this.#heartbeat.stop()
     await this.#link.close()
@@ -211,13 +211,14 @@ export class Cluster {
     // were never written.
     this.#directory.rewriteAll()
     this.#client.flushAborts()
+    this.#home.tellAborted()
     if (this.#link.reconnects > 0) this.changes.announceMissedChanges()
     this.#connected.resolve()
   }
 
   #onLost(): void {
     this.#client.endAll('redis_lost')
-    this.#home.abortAll()
+    this.#home.abortAll(true)
   }
 
   #watch(): void {

@@ -127,6 +127,9 @@ export class RelayClient {
       relay.head.resolve(this.#respond(message.id, relay, message.status, message.headers))
     } else if (message.t === 'data') {
       this.#enqueue(message.id, relay, payload)
+    } else if (message.t === 'end' && !relay.body) {
+      // An end before any head: the home failed (or dropped the request) before answering.
+      this.end(message.id, 'home_error')
     } else if (message.t === 'end') {
       if (message.error) this.lost.inc({ reason: 'home_error' })
       this.#finish(message.id, relay)

@@ -7,6 +7,9 @@ import { encodeRelay, HOP_BY_HOP, type RelayMessage } from './relay-wire.ts'
 export type LocalHandler = (request: Request) => Promise<Response>
 
 interface Serving {
+  /** The asking instance and its relay id. */
+  from: string
+  id: number
   abort: AbortController
   reader?: { cancel(): Promise<void> }
 }
@@ -19,6 +22,8 @@ interface Serving {
  */
 export class RelayHome {
   readonly #serving = new Map<string, Serving>()
+  /** Relays cut short while Redis was away, whose askers have not been told yet. */
+  #untold: { from: string; id: number }[] = []
 
   constructor(
     private readonly link: RedisLink,
@@ -36,14 +41,32 @@ export class RelayHome {
       this.#stop(key)
       return
     }
-    const serving: Serving = { abort: new AbortController() }
+    const serving: Serving = { from: message.from, id: message.id, abort: new AbortController() }
     this.#serving.set(key, serving)
     void this.#serve(key, message, body, serving)
   }
 
-  /** Redis was lost: the answers in flight cannot reach their askers; abort them all. */
-  abortAll(): void {
-    for (const key of [...this.#serving.keys()]) this.#stop(key)
+  /**
+   * Aborts every request served (their answers cannot reach their askers).
+   * @param tellLater Redis was lost: tell each asker once it is back (`tellAborted`), as its own
+   *   connection may have stayed up and its relay would wait for an end that never comes.
+   */
+  abortAll(tellLater: boolean): void {
+    for (const [key, serving] of [...this.#serving]) {
+      // Bounded: no request arrives while Redis is away, so these are the ones that were served.
+      if (tellLater) this.#untold.push({ from: serving.from, id: serving.id })
+      this.#stop(key)
+    }
+  }
+
+  /** Redis is back: the askers of the relays cut short while it was away hear their end. */
+  tellAborted(): void {
+    const untold = this.#untold
+    this.#untold = []
+    for (const { from, id } of untold) {
+      const end: RelayMessage = { t: 'end', id, error: true }
+      this.link.command.publish(relayChannel(from), encodeRelay(end)).catch(() => undefined)
+    }
   }
 
   #stop(key: string): void {

@@ -70,4 +70,25 @@ describe('one instance loses its Redis connections while the other keeps them', 
     )
     expect(await gauge(b.url, 'sluice_relays_in_flight')).toBe(0)
   }, 20_000)
+
+  test('the home: the relay it dropped ends at the asking instance once the home is back', async () => {
+    cluster = await startCluster(2)
+    const [a, b] = cluster.instances
+    if (!a || !b) throw new Error('two instances expected')
+    const { sessionId } = await initialize(a.url)
+    const stream = await relayedStream(b.url, sessionId)
+    await waitFor('the stream to open on A', () => a.sessions.streamsOpen === 1)
+
+    await dropConnectionsOf(cluster.redis.url, a.instanceId)
+    // A aborts what it served (its chunks cannot travel); B must not wait for them forever.
+    await waitFor('the stream on A to close', () => a.sessions.streamsOpen === 0)
+    const ended = untilEnd(stream).then(() => true)
+    await waitFor(
+      'B to see the relay end',
+      async () => (await gauge(b.url, 'sluice_relays_in_flight')) === 0,
+      5_000,
+    )
+    expect(await ended).toBe(true)
+    expect(await gauge(a.url, 'sluice_relays_in_flight')).toBe(0)
+  }, 20_000)
 })
