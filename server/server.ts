@@ -238,6 +238,7 @@ export class SluiceServer {
             return this.#app.handle(request)
           },
           relayLimits: {
+            maxBodyBytes: config.maxBodyBytes,
             maxBufferedBytes: config.maxQueueBytes,
             sendDeadlineMs: config.sendDeadlineMs,
           },

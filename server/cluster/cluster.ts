@@ -2,9 +2,11 @@ import type { Logger } from '../observability/log.ts'
 import type { MetricsRegistry } from '../observability/metrics.ts'
 import type { InProcessChangeBus } from '../protocol/change-bus.ts'
 import type { SessionRegistry } from '../session/registry.ts'
+import { readBodyText } from '../transport/json-body.ts'
 import {
   clientGoneResponse,
   serviceUnavailable,
+  TransportError,
   transportErrorResponse,
 } from '../transport/transport-error.ts'
 import { RedisChangeBus } from './change-bus.ts'
@@ -34,6 +36,7 @@ export interface ClusterHost {
 }
 
 const EMPTY = new Uint8Array(0)
+const encoder = new TextEncoder()
 /** How long an unknown session id waits before its second lookup (only unknown ids pay it). */
 const RECHECK_MS = 20
 
@@ -155,9 +158,12 @@ export class Cluster {
     }
     let body = EMPTY
     if (request.method !== 'GET' && request.method !== 'DELETE') {
+      // The home's own checks (content type, --max-body-bytes), made here: a body its home would
+      // refuse is refused with the same answer, without crossing Redis.
       try {
-        body = new Uint8Array(await request.arrayBuffer())
-      } catch {
+        body = encoder.encode(await readBodyText(request, this.#host.relayLimits.maxBodyBytes))
+      } catch (err) {
+        if (err instanceof TransportError) return transportErrorResponse(err)
         // The client left mid-upload: nobody reads an answer, and nothing is relayed.
         return clientGoneResponse()
       }

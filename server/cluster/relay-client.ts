@@ -8,6 +8,8 @@ import { encodeRelay, isRelayedHeader, type RelayMessage } from './relay-wire.ts
 export type RelayLoss = 'redis_lost' | 'home_gone' | 'buffer_full' | 'send_deadline' | 'home_error'
 
 export interface RelayLimits {
+  /** The largest request body relayed (`--max-body-bytes`): the home would refuse a larger one. */
+  maxBodyBytes: number
   /** Bytes a relayed answer may hold here, unread by its client, before the relay is ended. */
   maxBufferedBytes: number
   /** How long bytes may wait for the client to take them before the relay is ended. */
