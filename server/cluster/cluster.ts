@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { Logger } from '../observability/log.ts'
 import type { MetricsRegistry } from '../observability/metrics.ts'
 import type { InProcessChangeBus } from '../protocol/change-bus.ts'
@@ -55,6 +56,12 @@ export class Cluster {
   readonly #client: RelayClient
   readonly #home: RelayHome
   readonly #host: ClusterHost
+  /**
+   * This process in the cluster's keys and channels: its instance id (a label an operator may
+   * give two instances by mistake) and a random suffix of its own. A restarted instance is a new
+   * node: the records of its previous life point to a gone node, and answer 404.
+   */
+  readonly #node: string
   readonly #connected = Promise.withResolvers<void>()
   #subscribed: Promise<unknown> = Promise.resolve()
   readonly #watchdog: ReturnType<typeof setInterval>
@@ -64,10 +71,12 @@ export class Cluster {
   private constructor(host: ClusterHost, link: RedisLink) {
     this.#host = host
     this.#link = link
-    const { instanceId, metrics } = host
-    this.#heartbeat = new InstanceHeartbeat(link, instanceId, host.instanceTtlMs)
-    this.#directory = new SessionDirectory(link, instanceId, host.sessions)
-    this.changes = new RedisChangeBus(link, instanceId, host.localChanges)
+    this.#node = `${host.instanceId}/${randomBytes(4).toString('hex')}`
+    const { metrics } = host
+    const node = this.#node
+    this.#heartbeat = new InstanceHeartbeat(link, node, host.instanceTtlMs)
+    this.#directory = new SessionDirectory(link, node, host.sessions)
+    this.changes = new RedisChangeBus(link, node, host.localChanges)
     this.#relays = metrics.counter(
       'sluice_relays_total',
       'Requests for a session held by another instance, forwarded to it.',
@@ -76,7 +85,7 @@ export class Cluster {
       'sluice_relays_lost_total',
       'Relayed requests ended before their home finished them, by reason (redis_lost, home_gone, buffer_full, send_deadline, home_error).',
     )
-    this.#client = new RelayClient(link, instanceId, host.relayLimits, lost)
+    this.#client = new RelayClient(link, node, host.relayLimits, lost)
     this.#home = new RelayHome(link, host.handle, host.logger)
     metrics.gauge('sluice_redis_connected', '1 while the cluster reaches Redis.', () =>
       link.connected ? 1 : 0,
@@ -149,7 +158,7 @@ export class Cluster {
     } catch {
       return redisUnavailable()
     }
-    if (!found.found || found.home.instanceId === this.#host.instanceId) return undefined
+    if (!found.found || found.home.instanceId === this.#node) return undefined
     // Another credential's session does not exist for this one, as on a single instance.
     if (found.home.owner !== owner) return undefined
     if (!found.alive) {
@@ -192,7 +201,7 @@ export class Cluster {
   }
 
   #listen(): void {
-    const own = relayChannel(this.#host.instanceId)
+    const own = relayChannel(this.#node)
     this.#link.subscriber.on('messageBuffer', (channel: Buffer, frame: Buffer) => {
       const name = channel.toString()
       if (name === CHANGES_CHANNEL) {

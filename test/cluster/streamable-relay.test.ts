@@ -92,11 +92,13 @@ describe('leaving the cluster', () => {
     const { sessionId } = await initialize(a.url)
     const redis = new Redis(cluster.redis.url)
     try {
+      // A's heartbeat key: its instance id and a suffix of this process's own.
+      const heartbeatOfA = `sluice:instance:${a.instanceId}/*`
       expect(await redis.exists(`sluice:session:${sessionId}`)).toBe(1)
+      expect(await redis.keys(heartbeatOfA)).toHaveLength(1)
       await a.stop()
-      expect(
-        await redis.exists(`sluice:session:${sessionId}`, `sluice:instance:${a.instanceId}`),
-      ).toBe(0)
+      expect(await redis.exists(`sluice:session:${sessionId}`)).toBe(0)
+      expect(await redis.keys(heartbeatOfA)).toHaveLength(0)
     } finally {
       redis.disconnect()
     }
