@@ -83,9 +83,9 @@ export class Cluster {
     )
     const lost = metrics.counter(
       'sluice_relays_lost_total',
-      'Relayed requests ended before their home finished them, by reason (redis_lost, home_gone, buffer_full, send_deadline, home_error).',
+      'Relayed requests ended before their home finished them, by reason (redis_lost, home_gone, buffer_full, memory_budget, send_deadline, home_error).',
     )
-    this.#client = new RelayClient(link, node, host.relayLimits, lost)
+    this.#client = new RelayClient(link, node, host.relayLimits, lost, host.sessions.budget)
     this.#home = new RelayHome(link, host.handle, host.logger)
     metrics.gauge('sluice_redis_connected', '1 while the cluster reaches Redis.', () =>
       link.connected ? 1 : 0,

@@ -5,7 +5,19 @@ import { relayChannel } from './keys.ts'
 import { encodeRelay, isRelayedHeader, type RelayMessage } from './relay-wire.ts'
 
 /** Why a relay ended before its home finished it; the label of `sluice_relays_lost_total`. */
-export type RelayLoss = 'redis_lost' | 'home_gone' | 'buffer_full' | 'send_deadline' | 'home_error'
+export type RelayLoss =
+  | 'redis_lost'
+  | 'home_gone'
+  | 'buffer_full'
+  | 'memory_budget'
+  | 'send_deadline'
+  | 'home_error'
+
+/** The instance's budget of bytes held for clients (`--max-buffered-bytes`), shared with its sessions. */
+export interface HeldBytes {
+  adjust(deltaBytes: number): void
+  readonly exceeded: boolean
+}
 
 export interface RelayLimits {
   /** The largest request body relayed (`--max-body-bytes`): the home would refuse a larger one. */
@@ -52,6 +64,7 @@ export class RelayClient {
     private readonly instanceId: string,
     private readonly limits: RelayLimits,
     private readonly lost: Counter,
+    private readonly budget: HeldBytes,
   ) {}
 
   get inFlight(): number {
@@ -193,6 +206,7 @@ export class RelayClient {
         const chunk = relay.pending.shift()
         if (chunk) {
           relay.queuedBytes -= chunk.length
+          this.budget.adjust(-chunk.length)
           controller.enqueue(chunk)
         } else {
           relay.wanted = true
@@ -216,7 +230,11 @@ export class RelayClient {
     if (relay.queuedBytes === 0) relay.lastDrainAt = performance.now()
     relay.pending.push(chunk)
     relay.queuedBytes += chunk.length
+    this.budget.adjust(chunk.length)
     if (relay.queuedBytes > this.limits.maxBufferedBytes) this.end(id, 'buffer_full')
+    // What all relays and sessions hold here together is bounded too (the home's own budget
+    // never sees these bytes: the relay takes them from it as they come).
+    else if (this.budget.exceeded) this.end(id, 'memory_budget')
   }
 
   /** The home sent its end: the body closes once the client took what waits here. */
@@ -233,6 +251,9 @@ export class RelayClient {
     const relay = this.#inFlight.get(id)
     if (!relay) return
     this.#inFlight.delete(id)
+    this.budget.adjust(-relay.queuedBytes)
+    relay.queuedBytes = 0
+    relay.pending = []
     try {
       relay.body?.close()
     } catch {}
@@ -266,6 +287,7 @@ const RELAY_LOST_MESSAGES: Record<RelayLoss, string> = {
   redis_lost: 'Service Unavailable: the cluster lost its Redis connection; retry',
   home_gone: 'Not Found: the instance that held this session is gone',
   buffer_full: 'Service Unavailable: the relayed answer was not read',
+  memory_budget: 'Service Unavailable: the server holds too much for its clients; retry',
   send_deadline: 'Service Unavailable: the relayed answer was not read',
   home_error: 'Service Unavailable: the instance that holds this session failed to answer',
 }

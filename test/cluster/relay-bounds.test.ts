@@ -56,3 +56,43 @@ describe('what a relaying instance holds for a client that stops reading', () =>
     controller.abort()
   }, 30_000)
 })
+
+describe('what relaying instances hold together', () => {
+  test('is charged to --max-buffered-bytes: past it the relay ends, and the charge comes back to 0', async () => {
+    // One relay may hold 8 MiB, but the instance as a whole only 1 MiB.
+    cluster = await startCluster(2, { maxQueueBytes: 8 * 1024 * 1024, maxBufferedBytes: 1 << 20 })
+    const [a, b] = cluster.instances
+    if (!a || !b) throw new Error('two instances expected')
+    let sent = 0
+    a.tool('flood', { description: 'Logs 25 MiB.', input: Type.Object({}) }, async (_args, ctx) => {
+      for (; sent < MESSAGES && !ctx.signal.aborted; sent++) {
+        ctx.log('info', CHUNK)
+        await Bun.sleep(5)
+      }
+      return 'done'
+    })
+    const { sessionId } = await initialize(a.url)
+    const controller = new AbortController()
+    const response = await mcp(b.url, sessionId, {
+      method: 'POST',
+      headers: { accept: 'text/event-stream' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'flood', arguments: {} },
+      }),
+      signal: controller.signal,
+    })
+    expect(response.status).toBe(200)
+    const reader = response.body?.getReader()
+    const lost = () =>
+      b.metrics.registry.render().includes('sluice_relays_lost_total{reason="memory_budget"} 1')
+    await waitFor('the relay to end at the instance budget', lost, 20_000)
+    await waitFor('the stream on A to close', () => a.sessions.streamsOpen === 0, 20_000)
+    expect(sent).toBeLessThan(MESSAGES)
+    expect(b.sessions.budget.usedBytes).toBe(0)
+    await reader?.cancel()
+    controller.abort()
+  }, 30_000)
+})
