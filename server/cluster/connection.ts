@@ -4,6 +4,13 @@ import type { Logger } from '../observability/log.ts'
 /** How long closing waits for Redis to answer the commands already sent. */
 const CLOSE_GRACE_MS = 1_000
 
+/**
+ * How long a command may wait for Redis. A Redis that hangs (its sockets open, nothing answers)
+ * would otherwise hold every lookup, and the request behind it, for as long as it hangs: past
+ * this the command fails and the request is answered 503 (Redis unavailable).
+ */
+const COMMAND_TIMEOUT_MS = 2_000
+
 /** Reconnect delay after the n-th failed attempt: quick at first, at most a second. */
 const retryDelayMs = (attempt: number) => Math.min(50 * attempt, 1_000)
 
@@ -50,7 +57,7 @@ export class RedisLink {
       connectionName: name,
     }
     const link = new RedisLink(
-      new Redis(url, { ...options, enableOfflineQueue: false }),
+      new Redis(url, { ...options, enableOfflineQueue: false, commandTimeout: COMMAND_TIMEOUT_MS }),
       new Redis(url, options),
       logger,
     )

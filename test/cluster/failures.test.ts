@@ -161,3 +161,27 @@ describe('cluster failures', () => {
     expect(heard).toEqual(['toolsListChanged', 'promptsListChanged', 'resourcesListChanged'])
   })
 })
+
+describe('a Redis that hangs (its sockets open, nothing answers)', () => {
+  test('a request for a session held elsewhere answers 503 with Retry-After, not never', async () => {
+    cluster = await startCluster(2)
+    const [a, b] = cluster.instances
+    if (!a || !b) throw new Error('two instances expected')
+    const { sessionId } = await initialize(a.url)
+    expect((await ping(b.url, sessionId)).status).toBe(200)
+    cluster.redis.pause()
+    try {
+      const answer = await Promise.race([
+        ping(b.url, sessionId),
+        Bun.sleep(15_000).then(() => undefined),
+      ])
+      expect(answer?.status).toBe(503)
+      expect(answer?.headers.get('retry-after')).not.toBeNull()
+      // The session keeps working on its home.
+      expect((await ping(a.url, sessionId)).status).toBe(200)
+    } finally {
+      cluster.redis.resume()
+    }
+    await waitFor('the session to cross again', async () => (await ping(b.url, sessionId)).ok)
+  }, 30_000)
+})

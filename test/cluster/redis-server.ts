@@ -9,6 +9,10 @@ export interface RedisProcess {
   readonly url: string
   /** Kills the server (SIGKILL) and waits for it to exit. */
   kill(): Promise<void>
+  /** Stops the server (SIGSTOP): its sockets stay open but nothing answers, as on a hung host. */
+  pause(): void
+  /** Lets a paused server run again (SIGCONT). */
+  resume(): void
   /** Starts a fresh server (empty: no persistence) on the same port. */
   restart(): Promise<void>
   stop(): Promise<void>
@@ -78,6 +82,7 @@ export async function startRedis(): Promise<RedisProcess> {
   }
   const kill = async () => {
     if (!child) return
+    child.kill('SIGCONT')
     child.kill('SIGKILL')
     await child.exited
     child = undefined
@@ -87,6 +92,8 @@ export async function startRedis(): Promise<RedisProcess> {
     port,
     url: `redis://127.0.0.1:${port}`,
     kill,
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
     restart: launch,
     stop: kill,
   }
