@@ -74,8 +74,11 @@ export class Cluster {
     this.#node = `${host.instanceId}/${randomBytes(4).toString('hex')}`
     const { metrics } = host
     const node = this.#node
-    this.#heartbeat = new InstanceHeartbeat(link, node, host.instanceTtlMs)
     this.#directory = new SessionDirectory(link, node, host.sessions)
+    const directory = this.#directory
+    this.#heartbeat = new InstanceHeartbeat(link, node, host.instanceTtlMs, () =>
+      directory.rewriteAll(),
+    )
     this.changes = new RedisChangeBus(link, node, host.localChanges)
     this.#relays = metrics.counter(
       'sluice_relays_total',

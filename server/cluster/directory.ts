@@ -69,17 +69,19 @@ export class SessionDirectory implements SessionLifecycleListener {
     return { found: true, home, alive: alive === 1 }
   }
 
-  /** Deletes a record whose home is gone, unless it was written again meanwhile. */
+  /** Deletes a record whose home is gone, unless that home beats again or the record changed. */
   forgetStale(sessionId: string, home: SessionHome): void {
     const scripts = this.link.command as unknown as Scripts
-    scripts.sluiceForget(sessionKey(sessionId), `${home.instanceId} ${home.owner}`).catch(() => 0)
+    scripts
+      .sluiceForget(sessionKey(sessionId), `${home.instanceId} ${home.owner}`, instanceKey(''))
+      .catch(() => 0)
   }
 }
 
 /** The commands `defineCommand` adds (ioredis types them only through declaration merging). */
 interface Scripts {
   sluiceLookup(key: string, heartbeatPrefix: string): Promise<unknown>
-  sluiceForget(key: string, record: string): Promise<unknown>
+  sluiceForget(key: string, record: string, heartbeatPrefix: string): Promise<unknown>
 }
 
 // The record and its home's heartbeat are read together (ARGV[1] is the heartbeat key prefix).
@@ -89,7 +91,10 @@ if not record then return {false, 0} end
 local home = string.match(record, '^(%S+)')
 return {record, redis.call('EXISTS', ARGV[1] .. home)}
 `
+// Not if the home beats again meanwhile: it may have written the record again after a lapse.
 const FORGET_SCRIPT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local home = string.match(ARGV[1], '^(%S+)')
+if redis.call('EXISTS', ARGV[2] .. home) == 1 then return 0 end
+return redis.call('DEL', KEYS[1])
 `

@@ -12,6 +12,12 @@ export class InstanceHeartbeat {
     private readonly link: RedisLink,
     readonly instanceId: string,
     readonly ttlMs: number,
+    /**
+     * The key was gone when this instance beat (its first beat, a restarted Redis, or a lapse
+     * while it lived: a stall, a slow Redis): the others took it for gone and may have deleted
+     * its records.
+     */
+    private readonly onLapse: () => void = () => undefined,
   ) {}
 
   /** Writes the key now and keeps it fresh; safe to call again after a reconnect. */
@@ -24,8 +30,15 @@ export class InstanceHeartbeat {
   beat(): void {
     if (!this.link.connected) return
     // A lost beat is retried at the next tick; the TTL leaves room for two.
-    this.link.command
-      .set(instanceKey(this.instanceId), String(Date.now()), 'PX', this.ttlMs)
+    const key = instanceKey(this.instanceId)
+    const command = this.link.command
+    command
+      .set(key, String(Date.now()), 'PX', this.ttlMs, 'XX')
+      .then(async (refreshed) => {
+        if (refreshed !== null) return
+        await command.set(key, String(Date.now()), 'PX', this.ttlMs)
+        this.onLapse()
+      })
       .catch(() => undefined)
   }
 

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from 'bun:test'
+import Redis from 'ioredis'
 import type { ChangeEvent } from '../../server/protocol/change-bus.ts'
 import { SseReader } from '../helpers.ts'
 import { initialize, mcp } from '../streamable-helpers.ts'
@@ -184,4 +185,35 @@ describe('a Redis that hangs (its sockets open, nothing answers)', () => {
     }
     await waitFor('the session to cross again', async () => (await ping(b.url, sessionId)).ok)
   }, 30_000)
+})
+
+describe('a heartbeat that lapsed while its instance lives (a stall, a slow Redis)', () => {
+  test('the instance writes its records again: its sessions cross again once it beats', async () => {
+    cluster = await startCluster(2)
+    const [a, b] = cluster.instances
+    if (!a || !b) throw new Error('two instances expected')
+    const { sessionId } = await initialize(a.url)
+    expect((await ping(b.url, sessionId)).status).toBe(200)
+    const redis = new Redis(cluster.redis.url)
+    try {
+      // As if A's key had expired: B takes A for gone and forgets the records it finds.
+      const [heartbeat] = await redis.keys(`sluice:instance:${a.instanceId}/*`)
+      if (!heartbeat) throw new Error('A has no heartbeat key')
+      await redis.del(heartbeat)
+      expect((await ping(b.url, sessionId)).status).toBe(404)
+      await waitFor(
+        'the record to be forgotten',
+        async () => !(await redis.exists(`sluice:session:${sessionId}`)),
+      )
+      // A beats again (every third of the TTL), finds its key had lapsed, writes its records.
+      await waitFor(
+        'the session to cross again',
+        async () => (await ping(b.url, sessionId)).ok,
+        5_000,
+      )
+      expect(await redis.exists(heartbeat)).toBe(1)
+    } finally {
+      redis.disconnect()
+    }
+  }, 20_000)
 })
