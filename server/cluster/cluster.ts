@@ -250,6 +250,15 @@ export class Cluster {
         () => undefined,
       )
     }
+    // An asker that died (or hangs) reads nothing more: what is served for it here ends.
+    for (const asker of this.#home.askers()) {
+      this.#heartbeat.isAlive(asker).then(
+        (alive) => {
+          if (!alive) this.#home.stopFrom(asker)
+        },
+        () => undefined,
+      )
+    }
   }
 }
 

@@ -59,6 +59,18 @@ export class RelayHome {
     }
   }
 
+  /** The instances that relayed the requests served here (watched for death). */
+  askers(): Set<string> {
+    const askers = new Set<string>()
+    for (const serving of this.#serving.values()) askers.add(serving.from)
+    return askers
+  }
+
+  /** Stops what is served for `asker` (it is gone: nobody reads the answers). */
+  stopFrom(asker: string): void {
+    for (const [key, serving] of [...this.#serving]) if (serving.from === asker) this.#stop(key)
+  }
+
   /** Redis is back: the askers of the relays cut short while it was away hear their end. */
   tellAborted(): void {
     const untold = this.#untold
@@ -86,7 +98,13 @@ export class RelayHome {
     const channel = relayChannel(message.from)
     const send = (reply: RelayMessage, payload?: Uint8Array) => {
       if (!this.link.connected) throw new RelayLostError()
-      this.link.command.publish(channel, encodeRelay(reply, payload)).catch(() => undefined)
+      this.link.command.publish(channel, encodeRelay(reply, payload)).then(
+        // Nobody subscribed to the asker's channel: it is gone, or lost Redis and ended its relay.
+        (receivers) => {
+          if (receivers === 0) this.#stop(key)
+        },
+        () => undefined,
+      )
     }
     try {
       const request = new Request(`http://relay.local${message.path}`, {

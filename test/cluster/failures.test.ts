@@ -217,3 +217,33 @@ describe('a heartbeat that lapsed while its instance lives (a stall, a slow Redi
     }
   }, 20_000)
 })
+
+describe('the asking instance dies mid-relay', () => {
+  test('the home ends what it served for it: its stream closes within the heartbeat TTL', async () => {
+    const ttlMs = 1_000
+    cluster = await startCluster(1, { instanceTtlMs: ttlMs })
+    const [a] = cluster.instances
+    if (!a) throw new Error('one instance expected')
+    const b = await spawnInstance(cluster.redis.url, ttlMs)
+    try {
+      const { sessionId } = await initialize(a.url)
+      await waitFor('A to be reachable through B', async () => (await ping(b.url, sessionId)).ok)
+      const relayed = await openStream(b.url, sessionId)
+      await waitFor('the stream to open on A', () => a.sessions.streamsOpen === 1)
+      b.child.kill('SIGKILL')
+      await b.child.exited
+      await relayed.next().catch(() => undefined)
+      await waitFor('the stream on A to close', () => a.sessions.streamsOpen === 0, 10_000)
+      await waitFor(
+        'A to serve no relay',
+        async () => /^sluice_relays_in_flight\{[^}]*\} 0$/m.test(await metricsText(a.url)),
+        5_000,
+      )
+      // The session itself lives on: its client may open its stream again.
+      expect((await ping(a.url, sessionId)).status).toBe(200)
+    } finally {
+      b.child.kill('SIGKILL')
+      await b.child.exited
+    }
+  }, 30_000)
+})
