@@ -1,4 +1,4 @@
-import { type Static, Type } from '@sinclair/typebox'
+import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { invalidRequest, type ProtocolError, parseError } from './errors.ts'
 
@@ -6,32 +6,49 @@ export const JSONRPC_VERSION = '2.0'
 
 const RequestId = Type.Union([Type.String(), Type.Integer()])
 const Params = Type.Record(Type.String(), Type.Unknown())
+/**
+ * `params` and `result` as the edge checks them: any object that is not an array. Checked as
+ * `Params`, TypeBox's compiled check would also walk every key of them (Object.entries) only to
+ * accept it: a record keyed by any string takes every key JSON can spell.
+ */
+const JsonObject = Type.Object({})
 
-export const JsonRpcRequestSchema = Type.Object({
-  jsonrpc: Type.Literal(JSONRPC_VERSION),
-  id: RequestId,
-  method: Type.String({ minLength: 1 }),
-  params: Type.Optional(Params),
-})
-export const JsonRpcNotificationSchema = Type.Object({
-  jsonrpc: Type.Literal(JSONRPC_VERSION),
-  method: Type.String({ minLength: 1 }),
-  params: Type.Optional(Params),
-})
-export const JsonRpcResultSchema = Type.Object({
-  jsonrpc: Type.Literal(JSONRPC_VERSION),
-  id: RequestId,
-  result: Params,
-})
-export const JsonRpcErrorSchema = Type.Object({
-  jsonrpc: Type.Literal(JSONRPC_VERSION),
-  id: Type.Union([RequestId, Type.Null()]),
-  error: Type.Object({
-    code: Type.Integer(),
-    message: Type.String(),
-    data: Type.Optional(Type.Unknown()),
-  }),
-})
+/** The four message shapes, with `params`/`result` as `params`. */
+function messageSchemas<P extends TSchema>(params: P) {
+  return {
+    request: Type.Object({
+      jsonrpc: Type.Literal(JSONRPC_VERSION),
+      id: RequestId,
+      method: Type.String({ minLength: 1 }),
+      params: Type.Optional(params),
+    }),
+    notification: Type.Object({
+      jsonrpc: Type.Literal(JSONRPC_VERSION),
+      method: Type.String({ minLength: 1 }),
+      params: Type.Optional(params),
+    }),
+    result: Type.Object({
+      jsonrpc: Type.Literal(JSONRPC_VERSION),
+      id: RequestId,
+      result: params,
+    }),
+    error: Type.Object({
+      jsonrpc: Type.Literal(JSONRPC_VERSION),
+      id: Type.Union([RequestId, Type.Null()]),
+      error: Type.Object({
+        code: Type.Integer(),
+        message: Type.String(),
+        data: Type.Optional(Type.Unknown()),
+      }),
+    }),
+  }
+}
+
+const typed = messageSchemas(Params)
+export const JsonRpcRequestSchema = typed.request
+export const JsonRpcNotificationSchema = typed.notification
+export const JsonRpcResultSchema = typed.result
+export const JsonRpcErrorSchema = typed.error
 
 export type RequestId = Static<typeof RequestId>
 export type JsonRpcRequest = Static<typeof JsonRpcRequestSchema>
@@ -40,10 +57,13 @@ export type JsonRpcResult = Static<typeof JsonRpcResultSchema>
 export type JsonRpcError = Static<typeof JsonRpcErrorSchema>
 export type JsonRpcMessage = JsonRpcRequest | JsonRpcNotification | JsonRpcResult | JsonRpcError
 
-const checkRequest = TypeCompiler.Compile(JsonRpcRequestSchema)
-const checkNotification = TypeCompiler.Compile(JsonRpcNotificationSchema)
-const checkResult = TypeCompiler.Compile(JsonRpcResultSchema)
-const checkError = TypeCompiler.Compile(JsonRpcErrorSchema)
+// The same shapes, checked without walking `params`/`result` (a value parsed from JSON is never
+// a Date or a byte array, the only other objects a record check refuses).
+const edge = messageSchemas(JsonObject)
+const checkRequest = TypeCompiler.Compile(edge.request)
+const checkNotification = TypeCompiler.Compile(edge.notification)
+const checkResult = TypeCompiler.Compile(edge.result)
+const checkError = TypeCompiler.Compile(edge.error)
 
 export const isRequest = (m: JsonRpcMessage): m is JsonRpcRequest => 'method' in m && 'id' in m
 export const isNotification = (m: JsonRpcMessage): m is JsonRpcNotification =>
