@@ -83,6 +83,9 @@ export const ConfigSchema = Type.Object({
     600_000,
     "heartbeat TTL: within it a dead instance's sessions answer 404 on the others",
   ),
+  eventStore: Type.Union([Type.Literal('on'), Type.Literal('off')], {
+    description: 'on, off',
+  }),
   logLevel: Type.Union(
     LOG_LEVELS.map((l) => Type.Literal(l)),
     { description: LOG_LEVELS.join(', ') },
@@ -124,6 +127,7 @@ export const DEFAULT_CONFIG: Config = {
   redisUrl: '',
   instanceId: '',
   instanceTtlMs: 3_000,
+  eventStore: 'on',
   logLevel: 'info',
 }
 
@@ -168,6 +172,7 @@ export const SETTINGS: ReadonlyArray<{ key: Key; flag: string; env: string }> = 
   { key: 'redisUrl', flag: '--redis-url', env: 'REDIS_URL' },
   { key: 'instanceId', flag: '--instance-id', env: 'INSTANCE_ID' },
   { key: 'instanceTtlMs', flag: '--instance-ttl-ms', env: 'INSTANCE_TTL_MS' },
+  { key: 'eventStore', flag: '--event-store', env: 'EVENT_STORE' },
   { key: 'logLevel', flag: '--log-level', env: 'LOG_LEVEL' },
 ]
 
@@ -195,6 +200,8 @@ const HELP_LINES: Partial<Record<Key, string>> = {
   responseMode:
     'how 2026-07-28 requests are answered: auto (JSON unless the handler sends progress or logs first), json, sse',
   cacheScope: 'cacheScope of cacheable 2026-07-28 results: public or private',
+  eventStore:
+    "in a cluster, keep each 2025 session's standalone stream in Redis so another instance can take the session over when its home dies: on, off",
   logLevel: 'least severe log level written: debug, info, warn, error',
 }
 

@@ -231,6 +231,9 @@ export class SluiceServer {
           redisUrl: config.redisUrl,
           instanceId: this.instanceId,
           instanceTtlMs: config.instanceTtlMs,
+          eventStore: config.eventStore === 'on',
+          replayEvents: config.replayEvents,
+          idleTtlMs: config.sessionTtlMs,
           sessions: this.sessions,
           localChanges,
           handle: (request) => {

@@ -3,6 +3,7 @@ import type { Logger } from '../observability/log.ts'
 import type { MetricsRegistry } from '../observability/metrics.ts'
 import type { InProcessChangeBus } from '../protocol/change-bus.ts'
 import type { SessionRegistry } from '../session/registry.ts'
+import { STANDALONE_STREAM } from '../session/session.ts'
 import { readBodyText } from '../transport/json-body.ts'
 import {
   clientGoneResponse,
@@ -12,7 +13,8 @@ import {
 } from '../transport/transport-error.ts'
 import { RedisChangeBus } from './change-bus.ts'
 import { RedisLink } from './connection.ts'
-import { SessionDirectory } from './directory.ts'
+import { SessionDirectory, type SessionHome } from './directory.ts'
+import { EventStore } from './event-store.ts'
 import { InstanceHeartbeat } from './heartbeat.ts'
 import { CHANGES_CHANNEL, relayChannel } from './keys.ts'
 import { RelayClient, type RelayLimits } from './relay-client.ts'
@@ -32,6 +34,11 @@ export interface ClusterHost {
   /** The instance's app handler, for requests relayed to it. */
   handle: LocalHandler
   relayLimits: RelayLimits
+  /** Whether the standalone streams' events are kept in Redis for a takeover's replay. */
+  eventStore: boolean
+  /** Events a stream keeps for replay, and how long an idle session lives. */
+  replayEvents: number
+  idleTtlMs: number
   metrics: MetricsRegistry
   logger: Logger
 }
@@ -66,6 +73,10 @@ export class Cluster {
   #subscribed: Promise<unknown> = Promise.resolve()
   readonly #watchdog: ReturnType<typeof setInterval>
   readonly #relays
+  readonly #adopted
+  /** Sessions being taken over by this instance: their other requests wait for it. */
+  readonly #adopting = new Map<string, Promise<boolean>>()
+  readonly #events: EventStore | undefined
   #removeLifecycle: () => void = () => undefined
 
   private constructor(host: ClusterHost, link: RedisLink) {
@@ -88,6 +99,13 @@ export class Cluster {
       'sluice_relays_lost_total',
       'Relayed requests ended before their home finished them, by reason (redis_lost, home_gone, buffer_full, memory_budget, send_deadline, home_error).',
     )
+    this.#adopted = metrics.counter(
+      'sluice_sessions_adopted_total',
+      'Streamable HTTP sessions this instance took over from a dead home.',
+    )
+    this.#events = host.eventStore
+      ? new EventStore(link, host.replayEvents, host.idleTtlMs, metrics)
+      : undefined
     this.#client = new RelayClient(link, node, host.relayLimits, lost, host.sessions.budget)
     this.#home = new RelayHome(link, host.handle, host.logger)
     metrics.gauge('sluice_redis_connected', '1 while the cluster reaches Redis.', () =>
@@ -148,6 +166,11 @@ export class Cluster {
   ): Promise<Response | undefined> {
     const id = sessionTarget(request, new URL(request.url))
     if (id === undefined || this.#host.sessions.get(id)) return undefined
+    // This instance is taking the session over right now: the request is served here after.
+    if (this.#adopting.has(id)) {
+      await this.#adopting.get(id)?.catch(() => undefined)
+      return undefined
+    }
     if (!this.#link.connected) return redisUnavailable()
     let found: Awaited<ReturnType<SessionDirectory['lookup']>>
     try {
@@ -161,12 +184,29 @@ export class Cluster {
     } catch {
       return redisUnavailable()
     }
-    if (!found.found || found.home.instanceId === this.#node) return undefined
+    if (!found.found || found.home.instanceId === this.#node) {
+      // Taken over by this instance meanwhile: served here once that is done.
+      await this.#adopting.get(id)?.catch(() => undefined)
+      return undefined
+    }
     // Another credential's session does not exist for this one, as on a single instance.
     if (found.home.owner !== owner) return undefined
     if (!found.alive) {
-      this.#directory.forgetStale(id, found.home)
-      return undefined
+      if (!found.home.state) {
+        this.#directory.forgetStale(id, found.home)
+        return undefined
+      }
+      try {
+        const adoption = this.#adopt(request, id, found.home)
+        this.#adopting.set(id, adoption)
+        const won = await adoption.finally(() => this.#adopting.delete(id))
+        if (won) return undefined
+        // Another instance won the race: it is the home now.
+        found = await this.#directory.lookup(id)
+      } catch {
+        return redisUnavailable()
+      }
+      if (!found.found || !found.alive || found.home.instanceId === this.#node) return undefined
     }
     let body = EMPTY
     if (request.method !== 'GET' && request.method !== 'DELETE') {
@@ -185,11 +225,48 @@ export class Cluster {
     // each answer before its next POST (as the SDK does) keeps its messages in order: the home
     // takes them one by one from one pub/sub channel, in the order they were published.
     const { home } = found
-    const response = await this.#client.forward(home.instanceId, id, request, body, () =>
-      this.#directory.forgetStale(id, home),
-    )
+    const response = await this.#client.forward(home.instanceId, id, request, body, () => {
+      // A session another instance can take over is not gone: once the home's heartbeat has
+      // expired (within --instance-ttl-ms) the next request takes it over.
+      if (home.state) return takeoverPending()
+      this.#directory.forgetStale(id, home)
+      return undefined
+    })
     if (response.headers.get('content-type')?.startsWith('text/event-stream')) keepOpen()
     return response
+  }
+
+  /**
+   * Takes over a Streamable HTTP session whose home died: wins the record (one instance does),
+   * then opens the session here with its negotiated state and its standalone stream's stored
+   * events. Calls in flight on the dead home are lost. False when another instance won.
+   */
+  async #adopt(request: Request, id: string, home: SessionHome): Promise<boolean> {
+    if (!home.state || !(await this.#directory.adopt(id, home))) return false
+    let events: Awaited<ReturnType<EventStore['read']>> = []
+    try {
+      events = (await this.#events?.read(id, STANDALONE_STREAM)) ?? []
+    } catch {
+      events = []
+    }
+    // A client resuming past what was stored still gets numbers after its own.
+    const resumed = /^0_(\d+)$/.exec(request.headers.get('last-event-id') ?? '')
+    const lastSeq = Math.max(Number(resumed?.[1] ?? 0), events.at(-1)?.seq ?? 0)
+    try {
+      this.#host.sessions.adopt({
+        id,
+        owner: home.owner,
+        state: home.state,
+        standalone: { events, lastSeq },
+      })
+    } catch {
+      // No room here (a limit): the session is lost, as if its home had not been taken over.
+      this.#directory.forgetStale(id, { ...home, record: this.#directory.recordOfHome(home) })
+      return true
+    }
+    this.#adopted.inc()
+    this.#host.logger.info('session_adopted', { session: id, from: home.instanceId })
+    return true
   }
 
   /** Leaves the cluster: heartbeat and this instance's records removed, connections closed. */
@@ -220,7 +297,13 @@ export class Cluster {
     })
     // ioredis subscribes again by itself after a reconnect.
     this.#subscribed = this.#link.subscriber.subscribe(own, CHANGES_CHANNEL).catch(() => undefined)
-    this.#removeLifecycle = this.#host.sessions.onLifecycle(this.#directory)
+    const removeDirectory = this.#host.sessions.onLifecycle(this.#directory)
+    const events = this.#events
+    const removeEvents = events ? this.#host.sessions.onLifecycle(events) : () => undefined
+    this.#removeLifecycle = () => {
+      removeDirectory()
+      removeEvents()
+    }
   }
 
   #onReady(): void {
@@ -260,6 +343,14 @@ export class Cluster {
       )
     }
   }
+}
+
+function takeoverPending(): Response {
+  return transportErrorResponse(
+    serviceUnavailable(
+      'Service Unavailable: the instance that held this session is gone; another takes it over once its heartbeat expires; retry shortly',
+    ),
+  )
 }
 
 function redisUnavailable(): Response {

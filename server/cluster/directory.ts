@@ -1,12 +1,18 @@
+import type { PeerState } from '../protocol/peer.ts'
 import type { SessionLifecycleListener, SessionRegistry } from '../session/registry.ts'
+import type { Session } from '../session/session.ts'
 import type { RedisLink } from './connection.ts'
-import { instanceKey, sessionKey } from './keys.ts'
+import { eventsKey, instanceKey, sessionKey } from './keys.ts'
 
 /** Where a session lives, as the directory records it. */
 export interface SessionHome {
   instanceId: string
   /** The owner id (a digest prefix of the credential, never the token) that created it. */
   owner: string
+  /** What a Streamable HTTP session negotiated at initialize: another instance may take it over. */
+  state: PeerState | undefined
+  /** The record as read, for a compare-and-set. */
+  record: string
 }
 
 /** What the directory says of a session this instance does not hold. */
@@ -27,23 +33,59 @@ export class SessionDirectory implements SessionLifecycleListener {
     // Sent by SHA after the first call (EVALSHA, reloaded by ioredis when Redis lost it).
     link.command.defineCommand('sluiceLookup', { numberOfKeys: 1, lua: LOOKUP_SCRIPT })
     link.command.defineCommand('sluiceForget', { numberOfKeys: 1, lua: FORGET_SCRIPT })
+    link.command.defineCommand('sluiceAdopt', { numberOfKeys: 1, lua: ADOPT_SCRIPT })
+    link.command.defineCommand('sluiceClaim', { numberOfKeys: 1, lua: CLAIM_SCRIPT })
   }
 
-  opened(session: { sessionId: string; owner: string }): void {
+  opened(session: Session): void {
     if (!this.link.connected) return
     this.link.command
-      .set(sessionKey(session.sessionId), `${this.instanceId} ${session.owner}`)
+      .set(sessionKey(session.sessionId), this.recordOf(session))
       .catch(() => undefined)
   }
 
-  closed(session: { sessionId: string }): void {
-    if (!this.link.connected) return
-    this.link.command.del(sessionKey(session.sessionId)).catch(() => undefined)
+  /** A Streamable HTTP session's record carries its negotiated state from initialize on. */
+  initialized(session: Session): void {
+    this.opened(session)
+  }
+
+  closed(session: Session): void {
+    // Its record and events are the new home's now.
+    if (!this.link.connected || session.closeReason === 'taken_over') return
+    this.link.command
+      .del(sessionKey(session.sessionId), eventsKey(session.sessionId))
+      .catch(() => undefined)
+  }
+
+  /** The record this instance wrote when it took `home`'s session over. */
+  recordOfHome(home: SessionHome): string {
+    return `${this.instanceId} ${home.owner}${home.state ? ` ${JSON.stringify(home.state)}` : ''}`
+  }
+
+  /** `<home> <owner>`, and the negotiated state of a session another instance could continue. */
+  recordOf(session: Session): string {
+    const base = `${this.instanceId} ${session.owner}`
+    const { state } = session
+    if (session.endsWithStream || !state.protocolVersion) return base
+    return `${base} ${JSON.stringify(state)}`
   }
 
   /** Writes the record of every session this instance holds (a restarted Redis lost them). */
   rewriteAll(): void {
-    for (const session of this.sessions.all()) this.opened(session)
+    if (!this.link.connected) return
+    const scripts = this.link.command as unknown as Scripts
+    for (const session of this.sessions.all()) {
+      // A record that names another instance: it took the session over while this one's
+      // heartbeat had lapsed (a stall). That copy is the session now; this one ends.
+      scripts
+        .sluiceClaim(sessionKey(session.sessionId), this.recordOf(session), this.instanceId)
+        .then(
+          (kept) => {
+            if (kept === 0) session.close('taken_over')
+          },
+          () => undefined,
+        )
+    }
   }
 
   /** Removes the records of this instance's sessions (shutdown). */
@@ -64,17 +106,28 @@ export class SessionDirectory implements SessionLifecycleListener {
       instanceKey(''),
     )) as [string | null, number]
     if (!record) return { found: false }
-    const space = record.indexOf(' ')
-    const home = { instanceId: record.slice(0, space), owner: record.slice(space + 1) }
-    return { found: true, home, alive: alive === 1 }
+    return { found: true, home: parseRecord(record), alive: alive === 1 }
+  }
+
+  /**
+   * Makes this instance the home of a session whose home is dead, atomically: true for the one
+   * instance whose compare-and-set found the record unchanged and its home's heartbeat gone.
+   * @throws when Redis cannot answer.
+   */
+  async adopt(sessionId: string, home: SessionHome): Promise<boolean> {
+    const won = await (this.link.command as unknown as Scripts).sluiceAdopt(
+      sessionKey(sessionId),
+      home.record,
+      instanceKey(home.instanceId),
+      this.recordOfHome(home),
+    )
+    return won === 1
   }
 
   /** Deletes a record whose home is gone, unless that home beats again or the record changed. */
   forgetStale(sessionId: string, home: SessionHome): void {
     const scripts = this.link.command as unknown as Scripts
-    scripts
-      .sluiceForget(sessionKey(sessionId), `${home.instanceId} ${home.owner}`, instanceKey(''))
-      .catch(() => 0)
+    scripts.sluiceForget(sessionKey(sessionId), home.record, instanceKey('')).catch(() => 0)
   }
 }
 
@@ -82,6 +135,22 @@ export class SessionDirectory implements SessionLifecycleListener {
 interface Scripts {
   sluiceLookup(key: string, heartbeatPrefix: string): Promise<unknown>
   sluiceForget(key: string, record: string, heartbeatPrefix: string): Promise<unknown>
+  sluiceClaim(key: string, record: string, home: string): Promise<unknown>
+  sluiceAdopt(key: string, record: string, heartbeat: string, next: string): Promise<unknown>
+}
+
+function parseRecord(record: string): SessionHome {
+  const space = record.indexOf(' ')
+  const second = record.indexOf(' ', space + 1)
+  const instanceId = record.slice(0, space)
+  if (second < 0) return { instanceId, owner: record.slice(space + 1), state: undefined, record }
+  let state: PeerState | undefined
+  try {
+    state = JSON.parse(record.slice(second + 1)) as PeerState
+  } catch {
+    state = undefined
+  }
+  return { instanceId, owner: record.slice(space + 1, second), state, record }
 }
 
 // The record and its home's heartbeat are read together (ARGV[1] is the heartbeat key prefix).
@@ -97,4 +166,18 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 local home = string.match(ARGV[1], '^(%S+)')
 if redis.call('EXISTS', ARGV[2] .. home) == 1 then return 0 end
 return redis.call('DEL', KEYS[1])
+`
+// Takes a session over: only if its record is still the one read and its home's heartbeat is gone.
+const ADOPT_SCRIPT = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('EXISTS', ARGV[2]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[3])
+return 1
+`
+// Writes a record again unless another instance holds it now (ARGV[2]: this instance).
+const CLAIM_SCRIPT = `
+local record = redis.call('GET', KEYS[1])
+if record and string.match(record, '^(%S+)') ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
 `

@@ -32,7 +32,7 @@ interface InFlight {
   home: string
   sessionId: string
   /** Called when the home turns out to be gone before it answered. */
-  onHomeGone: () => void
+  onHomeGone: () => Response | undefined
   head: PromiseWithResolvers<Response>
   body?: ReadableStreamDefaultController<Uint8Array>
   /** Chunks from the home not yet asked for by the response stream. */
@@ -80,8 +80,8 @@ export class RelayClient {
 
   /**
    * Sends `request` to `home` and resolves to its answer once the head arrives. If the home is
-   * gone before it answered, the answer is the usual 404 of an unknown session, and `onHomeGone`
-   * is called.
+   * gone before it answered, the answer is what `onHomeGone` returns, by default the usual 404 of
+   * an unknown session.
    * @param body the request's body, already read.
    */
   forward(
@@ -89,7 +89,7 @@ export class RelayClient {
     sessionId: string,
     request: Request,
     body: Uint8Array,
-    onHomeGone: () => void,
+    onHomeGone: () => Response | undefined,
   ): Promise<Response> {
     const id = this.#nextId++
     const url = new URL(request.url)
@@ -158,8 +158,9 @@ export class RelayClient {
     this.lost.inc({ reason })
     this.#abort(id)
     if (!relay.body && reason === 'home_gone') {
-      relay.onHomeGone()
-      relay.head.resolve(transportErrorResponse(sessionNotFound(relay.sessionId)))
+      relay.head.resolve(
+        relay.onHomeGone() ?? transportErrorResponse(sessionNotFound(relay.sessionId)),
+      )
     } else if (!relay.body) {
       relay.head.resolve(
         Response.json(

@@ -9,6 +9,8 @@ export type CloseReason =
   | 'shutdown'
   | 'client_delete'
   | 'memory_budget'
+  /** Another instance took the session over while this one's heartbeat had lapsed. */
+  | 'taken_over'
 
 /** The counters every layer writes to; gauges are wired in by the composition root. */
 export interface ServerMetrics {

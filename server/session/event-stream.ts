@@ -146,6 +146,35 @@ export class EventStream {
     return true
   }
 
+  /**
+   * Gives a fresh stream the events another instance sent on it before this one took the session
+   * over: they are kept as sent (a replay window, for Last-Event-ID), and numbering continues
+   * after `lastSeq` (at least the last of them), so event ids stay unique and ordered.
+   */
+  restore(events: readonly { seq: number; json: string }[], lastSeq: number): void {
+    if (this.#nextSeq !== 1 || this.#closed) return
+    // Only a contiguous run can be replayed (positions are counted from its first event).
+    let start = events.length
+    while (
+      start > 0 &&
+      (start === events.length || events[start - 1]!.seq === events[start]!.seq - 1)
+    )
+      start--
+    let kept = events.slice(Math.max(start, events.length - this.limits.replayEvents))
+    // Events older than a position the client already names cannot be replayed without a gap.
+    if ((kept.at(-1)?.seq ?? 0) < lastSeq) kept = []
+    let bytes = 0
+    for (const { seq, json } of kept) {
+      const size = Buffer.byteLength(json)
+      this.#events.push({ seq, json, bytes: size })
+      bytes += size
+    }
+    this.#nextSeq = Math.max(lastSeq, kept.at(-1)?.seq ?? 0) + 1
+    this.#sentSeq = this.#nextSeq - 1
+    this.#replayBytes = bytes
+    this.ledger.adjust(bytes, 0)
+  }
+
   /** Wakes a parked reader with null (its client is gone); the stream itself lives on. */
   release(): void {
     this.#wakeWithNull()

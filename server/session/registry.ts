@@ -1,7 +1,9 @@
 import type { Logger } from '../observability/log.ts'
 import type { CloseReason, ServerMetrics } from '../observability/server-metrics.ts'
+import type { PeerState } from '../protocol/peer.ts'
 import { BufferBudget } from './buffer-budget.ts'
 import { type RefusalReason, SessionRefusedError } from './errors.ts'
+import type { EventStream } from './event-stream.ts'
 import { MemoryReclaimer, RECLAIM_THRESHOLD_BYTES } from './memory-reclaimer.ts'
 import { Session, type SessionEvents, type SessionLimits } from './session.ts'
 import { newSessionId } from './session-id.ts'
@@ -18,6 +20,19 @@ export interface RegistryLimits extends SessionLimits {
 export interface SessionLifecycleListener {
   opened(session: Session): void
   closed(session: Session): void
+  /** The session's initialize was answered: its negotiated state is set. */
+  initialized?(session: Session): void
+  /** A message was queued on a resumable stream of the session (Streamable HTTP). */
+  queued?(session: Session, stream: EventStream, json: string): void
+}
+
+/** What a session taken over from another instance starts with. */
+export interface AdoptedSession {
+  id: string
+  owner: string
+  state: PeerState
+  /** Events its standalone stream sent, oldest first, and the highest event number it used. */
+  standalone: { events: readonly { seq: number; json: string }[]; lastSeq: number }
 }
 
 /**
@@ -62,6 +77,9 @@ export class SessionRegistry {
       },
       dropped: (_session, count) => this.metrics.messagesDropped.inc(undefined, count),
       streamEvicted: () => this.metrics.streamsEvicted.inc({ reason: 'send_deadline' }),
+      queued: (session, stream, json) => {
+        for (const listener of this.#lifecycle) listener.queued?.(session, stream, json)
+      },
       overBudget: () => this.#shedLoad(),
       closed: (session, reason) => this.#forget(session, reason),
     }
@@ -156,12 +174,45 @@ export class SessionRegistry {
       budget: this.budget,
       ...options,
     })
+    this.#register(session)
+    return session
+  }
+
+  #register(session: Session): void {
+    const { sessionId: id, owner } = session
     this.#sessions.set(id, session)
-    this.#perOwner.set(options.owner, (this.#perOwner.get(options.owner) ?? 0) + 1)
+    this.#perOwner.set(owner, (this.#perOwner.get(owner) ?? 0) + 1)
     this.metrics.sessionsOpened.inc()
     this.logger.debug('session_opened', { session: id })
     for (const listener of this.#lifecycle) listener.opened(session)
+  }
+
+  /**
+   * Registers a Streamable HTTP session another instance held (its home died), under the same id
+   * and with the state it negotiated there; its standalone stream continues the event numbering.
+   * @throws SessionRefusedError at a limit, as `create`.
+   */
+  adopt(adopted: AdoptedSession): Session {
+    const existing = this.#sessions.get(adopted.id)
+    if (existing) return existing
+    this.#checkRoomFor(adopted.owner)
+    const session = new Session({
+      id: adopted.id,
+      limits: this.limits,
+      events: this.#events,
+      budget: this.budget,
+      endsWithStream: false,
+      owner: adopted.owner,
+    })
+    Object.assign(session.state, adopted.state)
+    session.standalone.restore(adopted.standalone.events, adopted.standalone.lastSeq)
+    this.#register(session)
     return session
+  }
+
+  /** The session's initialize was answered (the transport says so once its state is set). */
+  initialized(session: Session): void {
+    for (const listener of this.#lifecycle) listener.initialized?.(session)
   }
 
   /** Ids of the open sessions, oldest first. */

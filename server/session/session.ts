@@ -42,6 +42,8 @@ export interface SessionEvents {
   dropped(session: Session, count: number): void
   /** One stream (not the session) was evicted: its reader stopped taking frames. */
   streamEvicted(session: Session): void
+  /** A message was queued on a resumable stream (Streamable HTTP): the cluster stores it. */
+  queued(session: Session, stream: EventStream, json: string): void
   /** The server-wide buffer budget is exceeded after this session queued a message. */
   overBudget(session: Session): void
   closed(session: Session, reason: CloseReason): void
@@ -115,6 +117,11 @@ export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
 
   get id(): string {
     return this.sessionId
+  }
+
+  /** Whether the session is its stream (legacy HTTP+SSE): it ends with it, and is never taken over. */
+  get endsWithStream(): boolean {
+    return this.#endsWithStream
   }
 
   get isClosed(): boolean {
@@ -234,6 +241,8 @@ export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
     const outcome = overBound && !stream.closed && !stream.ended ? 'full' : stream.push(json, bytes)
     if (route && id !== undefined) this.#settleRoute(id)
     if (outcome === 'queued') {
+      if (stream === this.standalone && !this.#endsWithStream)
+        this.#events.queued(this, stream, json)
       if (this.#budget.exceeded) this.#events.overBudget(this)
       return true
     }

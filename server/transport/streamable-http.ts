@@ -116,6 +116,7 @@ export class StreamableHttpTransport {
         !json,
       )
       for (const m of messages) this.options.dispatcher.dispatch(m, session)
+      if (initialize && session.state.protocolVersion) this.options.registry.initialized(session)
       if (json) {
         const requestIds = requests.map((r) => r.id)
         return await answerAsJson(

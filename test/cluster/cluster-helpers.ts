@@ -41,3 +41,35 @@ export function fetchVia(target: URL): typeof fetch {
   }
   return via as typeof fetch
 }
+
+/** A `bun server/main.ts` child in the cluster; resolves once it logged its listening URL. */
+export async function spawnInstance(redisUrl: string, ttlMs: number, args: string[] = []) {
+  const child = Bun.spawn(
+    [
+      process.execPath,
+      'server/main.ts',
+      '--port',
+      '0',
+      '--redis-url',
+      redisUrl,
+      '--instance-ttl-ms',
+      String(ttlMs),
+      ...args,
+    ],
+    { stdout: 'pipe', stderr: 'ignore' },
+  )
+  const reader = child.stdout.getReader()
+  const decoder = new TextDecoder()
+  let text = ''
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) throw new Error(`sluice exited before listening: ${text}`)
+    text += decoder.decode(value, { stream: true })
+    const line = text.split('\n').find((l) => l.includes('"listening"'))
+    if (line) {
+      reader.releaseLock()
+      void child.stdout.pipeTo(new WritableStream())
+      return { child, url: new URL(JSON.parse(line).url as string) }
+    }
+  }
+}

@@ -3,7 +3,7 @@ import Redis from 'ioredis'
 import type { ChangeEvent } from '../../server/protocol/change-bus.ts'
 import { SseReader } from '../helpers.ts'
 import { initialize, mcp } from '../streamable-helpers.ts'
-import { startCluster, type TestCluster, waitFor } from './cluster-helpers.ts'
+import { spawnInstance, startCluster, type TestCluster, waitFor } from './cluster-helpers.ts'
 import { startRedis } from './redis-server.ts'
 
 const PING = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' })
@@ -29,37 +29,6 @@ async function metricsText(base: URL): Promise<string> {
   return (await fetch(new URL('/metrics', base))).text()
 }
 
-/** A `bun server/main.ts` child in the cluster; resolves once it logged its listening URL. */
-async function spawnInstance(redisUrl: string, ttlMs: number) {
-  const child = Bun.spawn(
-    [
-      process.execPath,
-      'server/main.ts',
-      '--port',
-      '0',
-      '--redis-url',
-      redisUrl,
-      '--instance-ttl-ms',
-      String(ttlMs),
-    ],
-    { stdout: 'pipe', stderr: 'ignore' },
-  )
-  const reader = child.stdout.getReader()
-  const decoder = new TextDecoder()
-  let text = ''
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) throw new Error(`sluice exited before listening: ${text}`)
-    text += decoder.decode(value, { stream: true })
-    const line = text.split('\n').find((l) => l.includes('"listening"'))
-    if (line) {
-      reader.releaseLock()
-      void child.stdout.pipeTo(new WritableStream())
-      return { child, url: new URL(JSON.parse(line).url as string) }
-    }
-  }
-}
-
 let cluster: TestCluster | undefined
 afterEach(async () => {
   await cluster?.[Symbol.asyncDispose]()
@@ -70,7 +39,7 @@ describe('cluster failures', () => {
   // SIGKILL closes the instance's sockets (Redis sees its subscriber go at once); SIGSTOP leaves
   // them open, as a hung process or a lost host would: only the heartbeat's TTL tells.
   test.each(['SIGKILL', 'SIGSTOP'] as const)(
-    'an instance stopped by %s: its sessions answer 404 on the other within the heartbeat TTL',
+    'an instance stopped by %s: its sessions are taken over by the other within the heartbeat TTL',
     async (signal) => {
       const ttlMs = 1_000
       const redis = await startRedis()
@@ -84,23 +53,18 @@ describe('cluster failures', () => {
         a.child.kill(signal)
         if (signal === 'SIGKILL') await a.child.exited
         const stoppedAt = performance.now()
-        let last: Response | undefined
-        await waitFor('A session to answer 404 on B', async () => {
-          last = await ping(b.url, onA)
-          return last.status === 404
+        // Until A's heartbeat is gone the request is relayed to A and fails; then B takes over.
+        await waitFor('the session of A to be taken over by B', async () => {
+          const response = await ping(b.url, onA)
+          await response.arrayBuffer()
+          return response.status === 200
         })
         const elapsedMs = performance.now() - stoppedAt
         console.log(
-          `${signal}: the instance's session answered 404 after ${Math.round(elapsedMs)} ms (TTL ${ttlMs} ms)`,
+          `${signal}: the instance's session was taken over after ${Math.round(elapsedMs)} ms (TTL ${ttlMs} ms)`,
         )
-        expect(await last?.json()).toEqual({
-          jsonrpc: '2.0',
-          id: null,
-          error: {
-            code: -32000,
-            message: `Not Found: session ${onA} does not exist or has expired`,
-          },
-        })
+        expect(await metricsText(b.url)).toMatch(/^sluice_sessions_adopted_total\{[^}]*\} 1$/m)
+        expect((await ping(b.url, onA)).status).toBe(200)
         expect((await ping(b.url, onB)).status).toBe(200)
         // The stream B relayed from A ended once A's heartbeat was gone.
         await untilEnd(relayed)
@@ -188,7 +152,7 @@ describe('a Redis that hangs (its sockets open, nothing answers)', () => {
 })
 
 describe('a heartbeat that lapsed while its instance lives (a stall, a slow Redis)', () => {
-  test('the instance writes its records again: its sessions cross again once it beats', async () => {
+  test('a session taken over meanwhile ends on the instance when it beats again', async () => {
     cluster = await startCluster(2)
     const [a, b] = cluster.instances
     if (!a || !b) throw new Error('two instances expected')
@@ -196,21 +160,18 @@ describe('a heartbeat that lapsed while its instance lives (a stall, a slow Redi
     expect((await ping(b.url, sessionId)).status).toBe(200)
     const redis = new Redis(cluster.redis.url)
     try {
-      // As if A's key had expired: B takes A for gone and forgets the records it finds.
+      // As if A's key had expired: B takes A for gone.
       const [heartbeat] = await redis.keys(`sluice:instance:${a.instanceId}/*`)
       if (!heartbeat) throw new Error('A has no heartbeat key')
       await redis.del(heartbeat)
-      expect((await ping(b.url, sessionId)).status).toBe(404)
-      await waitFor(
-        'the record to be forgotten',
-        async () => !(await redis.exists(`sluice:session:${sessionId}`)),
-      )
-      // A beats again (every third of the TTL), finds its key had lapsed, writes its records.
-      await waitFor(
-        'the session to cross again',
-        async () => (await ping(b.url, sessionId)).ok,
-        5_000,
-      )
+      // B takes the session over (its state is in the record) and serves it.
+      expect((await ping(b.url, sessionId)).status).toBe(200)
+      expect(b.sessions.get(sessionId)).toBeDefined()
+      // A beats again (every third of the TTL), finds its key had lapsed and its record taken:
+      // its copy ends, and its requests for the session go to B.
+      await waitFor('A to end its copy', () => a.sessions.get(sessionId) === undefined, 5_000)
+      expect((await ping(a.url, sessionId)).status).toBe(200)
+      await waitFor('A to beat again', async () => (await redis.exists(heartbeat)) === 1, 5_000)
       expect(await redis.exists(heartbeat)).toBe(1)
     } finally {
       redis.disconnect()
