@@ -11,6 +11,7 @@ import {
   renderClusterMarkdown,
   type WorkersRow,
 } from './cluster-report.ts'
+import { SLUICE_ARGS } from './peers.ts'
 import type { TransportKind } from './rpc-client.ts'
 
 /**
@@ -43,19 +44,6 @@ interface Plan {
   callMs: number
 }
 
-/** Limits raised so that the rows measure speed, not the production caps (as the other peers). */
-const SLUICE_ARGS = [
-  '--host',
-  '127.0.0.1',
-  '--port',
-  '0',
-  '--max-sessions',
-  '10000000',
-  '--max-queue-messages',
-  '100000',
-  '--max-calls-per-session',
-  '100000',
-]
 const SERVER_ENTRY = new URL('../server/main.ts', import.meta.url).pathname
 const CALL_TIMEOUT_MS = 30_000
 

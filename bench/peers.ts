@@ -76,7 +76,7 @@ function pinned(
 }
 
 /** Limits raised so that the bench measures speed, not the production caps. */
-const SLUICE_ARGS = [
+export const SLUICE_ARGS: readonly string[] = [
   '--host',
   '127.0.0.1',
   '--port',
