@@ -165,7 +165,15 @@ export class Cluster {
     keepOpen: () => void,
   ): Promise<Response | undefined> {
     const id = sessionTarget(request, new URL(request.url))
-    if (id === undefined || this.#host.sessions.get(id)) return undefined
+    if (id === undefined) return undefined
+    if (this.#host.sessions.get(id)) {
+      // This instance's heartbeat may have expired (it stalled, or Redis was slow): another may
+      // have taken the session over meanwhile. Beat first; a copy taken over ends here, and the
+      // request goes to the session's new home.
+      if (!this.#heartbeat.lapsed || !this.#link.connected) return undefined
+      await this.#heartbeat.renew().catch(() => undefined)
+      if (this.#host.sessions.get(id)) return undefined
+    }
     // This instance is taking the session over right now: the request is served here after.
     if (this.#adopting.has(id)) {
       await this.#adopting.get(id)?.catch(() => undefined)
@@ -310,7 +318,7 @@ export class Cluster {
     this.#heartbeat.start()
     // A restarted Redis (no persistence) lost our records; sessions opened before we joined
     // were never written.
-    this.#directory.rewriteAll()
+    void this.#directory.rewriteAll()
     this.#client.flushAborts()
     this.#home.tellAborted()
     if (this.#link.reconnects > 0) this.changes.announceMissedChanges()

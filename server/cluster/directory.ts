@@ -70,22 +70,29 @@ export class SessionDirectory implements SessionLifecycleListener {
     return `${base} ${JSON.stringify(state)}`
   }
 
-  /** Writes the record of every session this instance holds (a restarted Redis lost them). */
-  rewriteAll(): void {
+  /**
+   * Writes the record of every session this instance holds (a restarted Redis lost them); resolves
+   * once every write was answered.
+   */
+  async rewriteAll(): Promise<void> {
     if (!this.link.connected) return
     const scripts = this.link.command as unknown as Scripts
+    const writes = []
     for (const session of this.sessions.all()) {
       // A record that names another instance: it took the session over while this one's
       // heartbeat had lapsed (a stall). That copy is the session now; this one ends.
-      scripts
-        .sluiceClaim(sessionKey(session.sessionId), this.recordOf(session), this.instanceId)
-        .then(
-          (kept) => {
-            if (kept === 0) session.close('taken_over')
-          },
-          () => undefined,
-        )
+      writes.push(
+        scripts
+          .sluiceClaim(sessionKey(session.sessionId), this.recordOf(session), this.instanceId)
+          .then(
+            (kept) => {
+              if (kept === 0) session.close('taken_over')
+            },
+            () => undefined,
+          ),
+      )
     }
+    await Promise.all(writes)
   }
 
   /** Removes the records of this instance's sessions (shutdown). */

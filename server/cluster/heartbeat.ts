@@ -7,6 +7,9 @@ import { instanceKey } from './keys.ts'
  */
 export class InstanceHeartbeat {
   #timer: ReturnType<typeof setInterval> | undefined
+  /** When the last beat that Redis confirmed was sent (performance.now()): the key lives a TTL. */
+  #confirmedAt = Number.NEGATIVE_INFINITY
+  #confirming: Promise<void> | undefined
 
   constructor(
     private readonly link: RedisLink,
@@ -17,8 +20,38 @@ export class InstanceHeartbeat {
      * while it lived: a stall, a slow Redis): the others took it for gone and may have deleted
      * its records.
      */
-    private readonly onLapse: () => void = () => undefined,
+    private readonly onLapse: () => Promise<void> = async () => undefined,
   ) {}
+
+  /**
+   * Whether the key may have expired since the last confirmed beat (this process stalled, or
+   * Redis was slow): another instance may have taken this one's sessions over meanwhile.
+   */
+  get lapsed(): boolean {
+    return performance.now() - this.#confirmedAt >= this.ttlMs
+  }
+
+  /**
+   * Beats now and waits for the outcome, the lapse's handling included (a session another
+   * instance took over is closed here once this resolves). One beat at a time: only the first
+   * after a lapse finds the key gone.
+   * @throws when Redis cannot answer.
+   */
+  confirm(): Promise<void> {
+    this.#confirming ??= this.#beat().finally(() => {
+      this.#confirming = undefined
+    })
+    return this.#confirming
+  }
+
+  /**
+   * Resolves once a beat sent after this call confirmed the key (a beat already in flight may
+   * have been sent before a stall), the lapse's handling included.
+   * @throws when Redis cannot answer.
+   */
+  async renew(): Promise<void> {
+    for (let beats = 0; beats < 2 && this.lapsed; beats++) await this.confirm()
+  }
 
   /** Writes the key now and keeps it fresh; safe to call again after a reconnect. */
   start(): void {
@@ -30,16 +63,21 @@ export class InstanceHeartbeat {
   beat(): void {
     if (!this.link.connected) return
     // A lost beat is retried at the next tick; the TTL leaves room for two.
+    this.confirm().catch(() => undefined)
+  }
+
+  async #beat(): Promise<void> {
     const key = instanceKey(this.instanceId)
     const command = this.link.command
-    command
-      .set(key, String(Date.now()), 'PX', this.ttlMs, 'XX')
-      .then(async (refreshed) => {
-        if (refreshed !== null) return
-        await command.set(key, String(Date.now()), 'PX', this.ttlMs)
-        this.onLapse()
-      })
-      .catch(() => undefined)
+    const sentAt = performance.now()
+    if ((await command.set(key, String(Date.now()), 'PX', this.ttlMs, 'XX')) === null) {
+      const again = performance.now()
+      await command.set(key, String(Date.now()), 'PX', this.ttlMs)
+      await this.onLapse()
+      this.#confirmedAt = Math.max(this.#confirmedAt, again)
+      return
+    }
+    this.#confirmedAt = Math.max(this.#confirmedAt, sentAt)
   }
 
   /** Whether `instanceId` is alive (its key exists). */
