@@ -268,8 +268,9 @@ export class Cluster {
         standalone: { events, lastSeq },
       })
     } catch {
-      // No room here (a limit): the session is lost, as if its home had not been taken over.
-      this.#directory.forgetStale(id, { ...home, record: this.#directory.recordOfHome(home) })
+      // No room here (a limit): the session is lost, as if its home had not been taken over;
+      // nothing of it stays in Redis (its record names this instance, which is alive).
+      await this.#directory.drop(id, home).catch(() => undefined)
       return true
     }
     this.#adopted.inc()

@@ -35,6 +35,7 @@ export class SessionDirectory implements SessionLifecycleListener {
     link.command.defineCommand('sluiceForget', { numberOfKeys: 1, lua: FORGET_SCRIPT })
     link.command.defineCommand('sluiceAdopt', { numberOfKeys: 1, lua: ADOPT_SCRIPT })
     link.command.defineCommand('sluiceClaim', { numberOfKeys: 1, lua: CLAIM_SCRIPT })
+    link.command.defineCommand('sluiceDrop', { numberOfKeys: 2, lua: DROP_SCRIPT })
   }
 
   opened(session: Session): void {
@@ -131,6 +132,19 @@ export class SessionDirectory implements SessionLifecycleListener {
     return won === 1
   }
 
+  /**
+   * Deletes the record this instance wrote when it took `home`'s session over, and the session's
+   * events, unless the record changed since (a session it could not open after all).
+   * @throws when Redis cannot answer.
+   */
+  async drop(sessionId: string, home: SessionHome): Promise<void> {
+    await (this.link.command as unknown as Scripts).sluiceDrop(
+      sessionKey(sessionId),
+      eventsKey(sessionId),
+      this.recordOfHome(home),
+    )
+  }
+
   /** Deletes a record whose home is gone, unless that home beats again or the record changed. */
   forgetStale(sessionId: string, home: SessionHome): void {
     const scripts = this.link.command as unknown as Scripts
@@ -144,6 +158,7 @@ interface Scripts {
   sluiceForget(key: string, record: string, heartbeatPrefix: string): Promise<unknown>
   sluiceClaim(key: string, record: string, home: string): Promise<unknown>
   sluiceAdopt(key: string, record: string, heartbeat: string, next: string): Promise<unknown>
+  sluiceDrop(key: string, events: string, record: string): Promise<unknown>
 }
 
 function parseRecord(record: string): SessionHome {
@@ -187,4 +202,9 @@ local record = redis.call('GET', KEYS[1])
 if record and string.match(record, '^(%S+)') ~= ARGV[2] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
 return 1
+`
+// Deletes a record and its session's events if the record is still the one given.
+const DROP_SCRIPT = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1], KEYS[2])
 `

@@ -269,3 +269,33 @@ describe('takeover of a dead home', () => {
     }
   }, 30_000)
 })
+
+describe('a takeover refused at a limit', () => {
+  test('the session answers 404 and leaves nothing in Redis', async () => {
+    const [a, b] = await start(2, ['--max-sessions', '1'])
+    if (!a || !b) throw new Error('two instances expected')
+    const { sessionId } = await initialize(a.url)
+    const response = await mcp(a.url, sessionId, {
+      method: 'GET',
+      headers: { accept: 'text/event-stream' },
+    })
+    const reader = new SseReader(response)
+    const next = nextChange(reader)
+    await grow(a.url, sessionId)
+    await next
+    await waitFor(
+      'the event to be stored',
+      async () => (await command!.exists(`sluice:events:${sessionId}`)) === 1,
+    )
+    // B holds its one session: no room for another.
+    const filler = await initialize(b.url)
+    expect(filler.response.status).toBe(200)
+    await kill(a, 'i0')
+    const refused = await ping(b.url, sessionId)
+    expect(refused.status).toBe(404)
+    expect(await metric(b.url, 'sluice_sessions_adopted_total')).toBe(0)
+    expect(await command!.exists(`sluice:session:${sessionId}`)).toBe(0)
+    expect(await command!.exists(`sluice:events:${sessionId}`)).toBe(0)
+    expect((await ping(b.url, filler.sessionId)).status).toBe(200)
+  }, 30_000)
+})
