@@ -104,7 +104,7 @@ export class Cluster {
       'Streamable HTTP sessions this instance took over from a dead home.',
     )
     this.#events = host.eventStore
-      ? new EventStore(link, host.replayEvents, host.idleTtlMs, metrics)
+      ? new EventStore(link, host.replayEvents, host.idleTtlMs, host.instanceTtlMs, metrics)
       : undefined
     this.#client = new RelayClient(link, node, host.relayLimits, lost, host.sessions.budget)
     this.#home = new RelayHome(link, host.handle, host.logger)
@@ -273,6 +273,7 @@ export class Cluster {
       await this.#directory.drop(id, home).catch(() => undefined)
       return true
     }
+    if (events.length > 0) this.#events?.kept(id)
     this.#adopted.inc()
     this.#host.logger.info('session_adopted', { session: id, from: home.instanceId })
     return true
@@ -281,6 +282,7 @@ export class Cluster {
   /** Leaves the cluster: heartbeat and this instance's records removed, connections closed. */
   async stop(): Promise<void> {
     clearInterval(this.#watchdog)
+    this.#events?.stop()
     this.#removeLifecycle()
     this.#client.endAll('redis_lost')
     this.#home.abortAll(false)

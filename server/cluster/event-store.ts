@@ -16,8 +16,11 @@ export interface StoredEvent {
  * session goes to a capped Redis Stream per session (`XADD ... MAXLEN ~ <replay-events>`, fields
  * `s` stream number, `n` event number, `d` JSON), so that the instance that takes a dead home's
  * session over can replay what the home sent. Writes are collected during a tick and sent in one
- * pipeline, never awaited; the key expires after the session's idle TTL without events and is
- * deleted when the session closes (with its directory record).
+ * pipeline, never awaited. The key is deleted when the session closes (with its directory
+ * record); while the session lives here its expiry is pushed back every half idle TTL, so that a
+ * stream quiet for long (an open GET keeps its session alive) keeps its last event number; once
+ * its home is gone, it expires after the idle TTL (counted from when the others can notice,
+ * the heartbeat TTL later).
  *
  * Bounds: at most about `replayEvents` entries per session (approximate trimming, one Redis
  * stream node of slack), each at most one message (bounded by the session's queue bytes).
@@ -25,13 +28,20 @@ export interface StoredEvent {
 export class EventStore implements SessionLifecycleListener {
   #pending: Array<[key: string, stream: number, seq: number, json: string]> = []
   #scheduled = false
+  /** Sessions of this instance whose events may be stored: their keys' expiry is renewed. */
+  readonly #stored = new Set<string>()
+  readonly #renewal: ReturnType<typeof setInterval>
+  /** A key's expiry: the idle TTL, counted from when its home's death can be noticed. */
+  readonly #keepMs: number
   readonly #writes: Counter
   readonly #failures: Counter
 
   constructor(
     private readonly link: RedisLink,
     private readonly replayEvents: number,
-    private readonly idleTtlMs: number,
+    idleTtlMs: number,
+    /** How long an instance's death takes to be noticed (its heartbeat TTL). */
+    instanceTtlMs: number,
     metrics: MetricsRegistry,
   ) {
     this.#writes = metrics.counter(
@@ -42,15 +52,38 @@ export class EventStore implements SessionLifecycleListener {
       'sluice_event_store_failures_total',
       'Events the shared event store could not write (Redis away or refusing).',
     )
+    this.#keepMs = idleTtlMs + instanceTtlMs
+    this.#renewal = setInterval(() => this.#renew(), Math.max(1, Math.floor(idleTtlMs / 2)))
+    this.#renewal.unref()
   }
 
   opened(): void {}
-  closed(): void {}
+
+  closed(session: Session): void {
+    this.#stored.delete(session.sessionId)
+  }
+
+  /** A session taken over here whose stored events were read: its key is renewed from now on. */
+  kept(sessionId: string): void {
+    this.#stored.add(sessionId)
+  }
+
+  stop(): void {
+    clearInterval(this.#renewal)
+  }
+
+  #renew(): void {
+    if (this.#stored.size === 0 || !this.link.connected) return
+    const pipeline = this.link.command.pipeline()
+    for (const id of this.#stored) pipeline.pexpire(eventsKey(id), this.#keepMs)
+    pipeline.exec().catch(() => undefined)
+  }
 
   queued(session: Session, stream: EventStream, json: string): void {
     // Response streams end with their home (their calls are lost): only the standalone stream
     // is continued elsewhere, so only its events are stored.
     if (stream.number !== STANDALONE_STREAM) return
+    this.#stored.add(session.sessionId)
     this.#pending.push([eventsKey(session.sessionId), stream.number, stream.lastSeq, json])
     if (this.#scheduled) return
     this.#scheduled = true
@@ -71,7 +104,7 @@ export class EventStore implements SessionLifecycleListener {
       pipeline.xadd(key, 'MAXLEN', '~', this.replayEvents, '*', 's', stream, 'n', seq, 'd', json)
       keys.add(key)
     }
-    for (const key of keys) pipeline.pexpire(key, this.idleTtlMs)
+    for (const key of keys) pipeline.pexpire(key, this.#keepMs)
     const count = batch.length
     pipeline.exec().then(
       (results) => {

@@ -299,3 +299,42 @@ describe('a takeover refused at a limit', () => {
     expect((await ping(b.url, filler.sessionId)).status).toBe(200)
   }, 30_000)
 })
+
+describe('event numbering across a takeover', () => {
+  test('a stream quiet for longer than the session TTL resumes on B after its last id', async () => {
+    const [a, b] = await start(2, ['--session-ttl-ms', '2000'])
+    if (!a || !b) throw new Error('two instances expected')
+    const { sessionId } = await initialize(a.url)
+    const response = await mcp(a.url, sessionId, {
+      method: 'GET',
+      headers: { accept: 'text/event-stream' },
+    })
+    const reader = new SseReader(response)
+    let last: Awaited<ReturnType<typeof nextChange>> | undefined
+    for (let n = 0; n < 3; n++) {
+      const next = nextChange(reader)
+      await grow(a.url, sessionId)
+      last = await next
+    }
+    const key = `sluice:events:${sessionId}`
+    await waitFor('the events to be stored', async () => (await command!.xlen(key)) === 3)
+    // The open stream keeps the session alive; it stays quiet for longer than the session TTL.
+    const quietUntil = performance.now() + 3_000
+    await waitFor('the quiet time to pass', () => performance.now() > quietUntil, 6_000)
+    expect(await command!.exists(key)).toBe(1)
+
+    await kill(a, 'i0')
+    // A POST reaches B first (as with the SDK): B takes the session over.
+    expect((await ping(b.url, sessionId)).status).toBe(200)
+    const resumed = await mcp(b.url, sessionId, {
+      method: 'GET',
+      headers: { accept: 'text/event-stream', 'last-event-id': last?.id ?? '' },
+    })
+    expect(resumed.status).toBe(200)
+    const again = new SseReader(resumed)
+    const next = nextChange(again)
+    await grow(b.url, sessionId)
+    const seq = (id: string | undefined) => Number(id?.split('_')[1])
+    expect(seq((await next).id)).toBe(seq(last?.id) + 1)
+  }, 30_000)
+})
