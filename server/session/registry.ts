@@ -206,6 +206,9 @@ export class SessionRegistry {
     })
     Object.assign(session.state, adopted.state)
     session.standalone.restore(adopted.standalone.events, adopted.standalone.lastSeq)
+    // The stored events are counted in entries only: keep the bytes within the session's bound.
+    const excess = session.replayBytes - this.limits.replayBytes
+    if (excess > 0) session.forgetReplay(excess)
     this.#register(session)
     return session
   }

@@ -338,3 +338,42 @@ describe('event numbering across a takeover', () => {
     expect(seq((await next).id)).toBe(seq(last?.id) + 1)
   }, 30_000)
 })
+
+describe('what an adopted session holds', () => {
+  test('its restored replay window is kept within --replay-bytes, as on its home', async () => {
+    const replayBytes = 300
+    const [a, b] = await start(2, ['--replay-bytes', String(replayBytes)])
+    if (!a || !b) throw new Error('two instances expected')
+    const { sessionId } = await initialize(a.url)
+    const response = await mcp(a.url, sessionId, {
+      method: 'GET',
+      headers: { accept: 'text/event-stream' },
+    })
+    const reader = new SseReader(response)
+    const total = 20
+    let stored = 0
+    for (let n = 0; n < total; n++) {
+      const next = nextChange(reader)
+      await grow(a.url, sessionId)
+      stored += Buffer.byteLength((await next).data ?? '')
+    }
+    await waitFor(
+      'the events to be stored',
+      async () => (await command!.xlen(`sluice:events:${sessionId}`)) === total,
+    )
+    expect(stored).toBeGreaterThan(2 * replayBytes)
+    // A held at most --replay-bytes of them for replay.
+    expect(await metric(a.url, 'sluice_buffered_bytes')).toBeLessThanOrEqual(replayBytes)
+    await kill(a, 'i0')
+    // A notification reaches B first: B takes the session over and sends nothing yet.
+    const notified = await mcp(b.url, sessionId, {
+      method: 'POST',
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    })
+    expect(notified.status).toBe(202)
+    expect(await metric(b.url, 'sluice_sessions_adopted_total')).toBe(1)
+    const held = await metric(b.url, 'sluice_buffered_bytes')
+    expect(held).toBeGreaterThan(0)
+    expect(held).toBeLessThanOrEqual(replayBytes)
+  }, 30_000)
+})
