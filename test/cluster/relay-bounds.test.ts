@@ -96,3 +96,49 @@ describe('what relaying instances hold together', () => {
     controller.abort()
   }, 30_000)
 })
+
+describe('a relayed answer its client stops reading, within the byte bounds', () => {
+  test('ends at --send-deadline-ms: the relay ends, the home stops, the charge comes back to 0', async () => {
+    // Room for the whole answer: only the deadline can end the relay.
+    cluster = await startCluster(2, { maxQueueBytes: 64 * 1024 * 1024, sendDeadlineMs: 500 })
+    const [a, b] = cluster.instances
+    if (!a || !b) throw new Error('two instances expected')
+    let sent = 0
+    const release = Promise.withResolvers<void>()
+    a.tool('flood', { description: 'Logs 25 MiB.', input: Type.Object({}) }, async (_args, ctx) => {
+      for (; sent < MESSAGES && !ctx.signal.aborted; sent++) {
+        ctx.log('info', CHUNK)
+        await Bun.sleep(5)
+      }
+      // Then runs on, its stream open (a client that stops reading does not cancel the call).
+      await release.promise
+      return 'done'
+    })
+    const { sessionId } = await initialize(a.url)
+    const controller = new AbortController()
+    const response = await mcp(b.url, sessionId, {
+      method: 'POST',
+      headers: { accept: 'text/event-stream' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'flood', arguments: {} },
+      }),
+      signal: controller.signal,
+    })
+    expect(response.status).toBe(200)
+    const reader = response.body?.getReader()
+    const lost = () =>
+      b.metrics.registry.render().includes('sluice_relays_lost_total{reason="send_deadline"} 1')
+    await waitFor('the relay to end at its send deadline', lost, 20_000)
+    // The home stops serving the relay while the call runs on.
+    await waitFor('the stream on A to close', () => a.sessions.streamsOpen === 0, 20_000)
+    expect(b.metrics.registry.render()).not.toContain('reason="buffer_full"')
+    await waitFor('the charge to come back to 0', () => b.sessions.budget.usedBytes === 0)
+    expect(a.sessions.pendingCalls()).toBe(1)
+    release.resolve()
+    await reader?.cancel()
+    controller.abort()
+  }, 30_000)
+})
