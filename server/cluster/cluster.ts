@@ -47,6 +47,8 @@ const EMPTY = new Uint8Array(0)
 const encoder = new TextEncoder()
 /** How long an unknown session id waits before its second lookup (only unknown ids pay it). */
 const RECHECK_MS = 20
+/** How long a request for a local session waits for a heartbeat that may have lapsed. */
+const RENEW_WAIT_MS = 500
 
 /**
  * One instance's membership in a cluster on Redis: its heartbeat, the directory records of its
@@ -169,9 +171,10 @@ export class Cluster {
     if (this.#host.sessions.get(id)) {
       // This instance's heartbeat may have expired (it stalled, or Redis was slow): another may
       // have taken the session over meanwhile. Beat first; a copy taken over ends here, and the
-      // request goes to the session's new home.
+      // request goes to the session's new home. A Redis that does not answer within
+      // RENEW_WAIT_MS holds no one up: local sessions keep working without it.
       if (!this.#heartbeat.lapsed || !this.#link.connected) return undefined
-      await this.#heartbeat.renew().catch(() => undefined)
+      await Promise.race([this.#heartbeat.renew().catch(() => undefined), Bun.sleep(RENEW_WAIT_MS)])
       if (this.#host.sessions.get(id)) return undefined
     }
     // This instance is taking the session over right now: the request is served here after.
