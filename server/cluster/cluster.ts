@@ -49,6 +49,8 @@ const encoder = new TextEncoder()
 const RECHECK_MS = 20
 /** How long a request for a local session waits for a heartbeat that may have lapsed. */
 const RENEW_WAIT_MS = 500
+/** The highest event number a takeover accepts: far from where integers stop being exact. */
+const MAX_POSITION = 2 ** 48
 
 /**
  * One instance's membership in a cluster on Redis: its heartbeat, the directory records of its
@@ -260,9 +262,12 @@ export class Cluster {
     } catch {
       events = []
     }
-    // A client resuming past what was stored still gets numbers after its own.
-    const resumed = /^0_(\d+)$/.exec(request.headers.get('last-event-id') ?? '')
-    const lastSeq = Math.max(Number(resumed?.[1] ?? 0), events.at(-1)?.seq ?? 0)
+    // A client resuming past what was stored still gets numbers after its own (one a stream can
+    // reach: numbering needs exact integers). The highest stored number counts, not the last
+    // entry's (a stale copy's late write).
+    const resumed = Number(/^0_(\d+)$/.exec(request.headers.get('last-event-id') ?? '')?.[1] ?? 0)
+    let lastSeq = resumed <= MAX_POSITION ? resumed : 0
+    for (const { seq } of events) if (seq > lastSeq && seq <= MAX_POSITION) lastSeq = seq
     try {
       this.#host.sessions.adopt({
         id,

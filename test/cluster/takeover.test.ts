@@ -377,3 +377,46 @@ describe('what an adopted session holds', () => {
     expect(held).toBeLessThanOrEqual(replayBytes)
   }, 30_000)
 })
+
+describe('a Last-Event-ID that names no position the home reached', () => {
+  test('does not break the numbering of the session taken over', async () => {
+    const [a, b] = await start(2)
+    if (!a || !b) throw new Error('two instances expected')
+    const { sessionId } = await initialize(a.url)
+    const response = await mcp(a.url, sessionId, {
+      method: 'GET',
+      headers: { accept: 'text/event-stream' },
+    })
+    const reader = new SseReader(response)
+    let last: Awaited<ReturnType<typeof nextChange>> | undefined
+    for (let n = 0; n < 3; n++) {
+      const next = nextChange(reader)
+      await grow(a.url, sessionId)
+      last = await next
+    }
+    await waitFor(
+      'the events to be stored',
+      async () => (await command!.xlen(`sluice:events:${sessionId}`)) === 3,
+    )
+    await kill(a, 'i0')
+    // Beyond what a number can count exactly: not a position the home can have reached.
+    const bogus = await mcp(b.url, sessionId, {
+      method: 'GET',
+      headers: { accept: 'text/event-stream', 'last-event-id': '0_99999999999999999999' },
+    })
+    expect(bogus.status).toBe(400)
+    expect(await metric(b.url, 'sluice_sessions_adopted_total')).toBe(1)
+    const fresh = await mcp(b.url, sessionId, {
+      method: 'GET',
+      headers: { accept: 'text/event-stream' },
+    })
+    expect(fresh.status).toBe(200)
+    const again = new SseReader(fresh)
+    const next = nextChange(again)
+    await grow(b.url, sessionId)
+    const bound = Bun.sleep(10_000).then(() => undefined)
+    const live = await Promise.race([next, bound])
+    const seq = (id: string | undefined) => Number(id?.split('_')[1])
+    expect(seq(live?.id)).toBe(seq(last?.id) + 1)
+  }, 30_000)
+})
