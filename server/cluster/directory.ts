@@ -36,6 +36,7 @@ export class SessionDirectory implements SessionLifecycleListener {
     link.command.defineCommand('sluiceAdopt', { numberOfKeys: 1, lua: ADOPT_SCRIPT })
     link.command.defineCommand('sluiceClaim', { numberOfKeys: 1, lua: CLAIM_SCRIPT })
     link.command.defineCommand('sluiceDrop', { numberOfKeys: 2, lua: DROP_SCRIPT })
+    link.command.defineCommand('sluiceRelease', { numberOfKeys: 2, lua: RELEASE_SCRIPT })
   }
 
   opened(session: Session): void {
@@ -53,9 +54,19 @@ export class SessionDirectory implements SessionLifecycleListener {
   closed(session: Session): void {
     // Its record and events are the new home's now.
     if (!this.link.connected || session.closeReason === 'taken_over') return
-    this.link.command
-      .del(sessionKey(session.sessionId), eventsKey(session.sessionId))
-      .catch(() => undefined)
+    this.#release(session.sessionId).catch(() => undefined)
+  }
+
+  /**
+   * Deletes a session's record and events unless the record names another instance: a copy
+   * taken over while this one's heartbeat had lapsed may end here before its next beat tells.
+   */
+  #release(sessionId: string): Promise<unknown> {
+    return (this.link.command as unknown as Scripts).sluiceRelease(
+      sessionKey(sessionId),
+      eventsKey(sessionId),
+      this.instanceId,
+    )
   }
 
   /** The record this instance wrote when it took `home`'s session over. */
@@ -98,10 +109,8 @@ export class SessionDirectory implements SessionLifecycleListener {
 
   /** Removes the records of this instance's sessions (shutdown). */
   async removeAll(): Promise<void> {
-    const keys = [...this.sessions.ids()].map(sessionKey)
-    if (keys.length > 0 && this.link.connected) {
-      await this.link.command.del(...keys).catch(() => 0)
-    }
+    if (!this.link.connected) return
+    await Promise.all([...this.sessions.ids()].map((id) => this.#release(id).catch(() => 0)))
   }
 
   /**
@@ -159,6 +168,7 @@ interface Scripts {
   sluiceClaim(key: string, record: string, home: string): Promise<unknown>
   sluiceAdopt(key: string, record: string, heartbeat: string, next: string): Promise<unknown>
   sluiceDrop(key: string, events: string, record: string): Promise<unknown>
+  sluiceRelease(key: string, events: string, home: string): Promise<unknown>
 }
 
 function parseRecord(record: string): SessionHome {
@@ -206,5 +216,11 @@ return 1
 // Deletes a record and its session's events if the record is still the one given.
 const DROP_SCRIPT = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1], KEYS[2])
+`
+// Deletes a session's record and events unless the record names another home (ARGV[1]: this one).
+const RELEASE_SCRIPT = `
+local record = redis.call('GET', KEYS[1])
+if record and string.match(record, '^(%S+)') ~= ARGV[1] then return 0 end
 return redis.call('DEL', KEYS[1], KEYS[2])
 `

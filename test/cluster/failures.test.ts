@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from 'bun:test'
+import { Type } from '@sinclair/typebox'
 import Redis from 'ioredis'
 import type { ChangeEvent } from '../../server/protocol/change-bus.ts'
 import { SseReader } from '../helpers.ts'
@@ -207,4 +208,43 @@ describe('the asking instance dies mid-relay', () => {
       await b.child.exited
     }
   }, 30_000)
+})
+
+describe('a copy taken over that ends on its old home before it beats again', () => {
+  test('leaves the record and events of the new home alone', async () => {
+    // A long TTL: A does not beat again during the test, so its copy lives on meanwhile.
+    cluster = await startCluster(2, { instanceTtlMs: 60_000 })
+    const [a, b] = cluster.instances
+    if (!a || !b) throw new Error('two instances expected')
+    const { sessionId } = await initialize(a.url)
+    const redis = new Redis(cluster.redis.url)
+    try {
+      const stream = await openStream(a.url, sessionId)
+      const events = `sluice:events:${sessionId}`
+      a.tool('extra', { description: 'Extra', input: Type.Object({}) }, () => 'ok')
+      for (;;) {
+        const frame = await stream.nextEvent()
+        if (!frame) throw new Error('the stream ended')
+        if (frame.data?.includes('list_changed')) break
+      }
+      await waitFor('the event to be stored', async () => (await redis.exists(events)) === 1)
+      // As if A's key had expired: B takes the session over.
+      const [heartbeat] = await redis.keys(`sluice:instance:${a.instanceId}/*`)
+      if (!heartbeat) throw new Error('A has no heartbeat key')
+      await redis.del(heartbeat)
+      expect((await ping(b.url, sessionId)).status).toBe(200)
+      expect(b.sessions.get(sessionId)).toBeDefined()
+      // A's copy ends there (here its client deletes it) before A learns of the takeover.
+      expect((await mcp(a.url, sessionId, { method: 'DELETE' })).status).toBe(200)
+      expect(a.sessions.get(sessionId)).toBeUndefined()
+      // The session is B's: a request through A reaches it (A looks it up on the connection
+      // its deletes went through, so after them).
+      expect((await ping(a.url, sessionId)).status).toBe(200)
+      const record = (await redis.get(`sluice:session:${sessionId}`)) ?? ''
+      expect(record.startsWith(`${b.instanceId}/`)).toBe(true)
+      expect(await redis.exists(events)).toBe(1)
+    } finally {
+      redis.disconnect()
+    }
+  }, 20_000)
 })
