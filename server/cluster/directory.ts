@@ -25,6 +25,9 @@ export type Lookup = { found: false } | { found: true; home: SessionHome; alive:
  * record of this instance when Redis comes back (`rewriteAll`).
  */
 export class SessionDirectory implements SessionLifecycleListener {
+  /** Sessions that closed while Redis was away: their records are deleted when it is back. */
+  readonly #unreleased = new Set<string>()
+
   constructor(
     private readonly link: RedisLink,
     private readonly instanceId: string,
@@ -53,8 +56,10 @@ export class SessionDirectory implements SessionLifecycleListener {
 
   closed(session: Session): void {
     // Its record and events are the new home's now.
-    if (!this.link.connected || session.closeReason === 'taken_over') return
-    this.#release(session.sessionId).catch(() => undefined)
+    if (session.closeReason === 'taken_over') return
+    // Deleted once Redis is back (`rewriteAll`).
+    if (!this.link.connected) this.#unreleased.add(session.sessionId)
+    else this.#release(session.sessionId).catch(() => undefined)
   }
 
   /**
@@ -83,13 +88,16 @@ export class SessionDirectory implements SessionLifecycleListener {
   }
 
   /**
-   * Writes the record of every session this instance holds (a restarted Redis lost them); resolves
-   * once every write was answered.
+   * Writes the record of every session this instance holds (a restarted Redis lost them), and
+   * deletes those of sessions that closed while Redis was away; resolves once every write was
+   * answered.
    */
   async rewriteAll(): Promise<void> {
     if (!this.link.connected) return
     const scripts = this.link.command as unknown as Scripts
-    const writes = []
+    const writes: Promise<unknown>[] = []
+    for (const id of this.#unreleased) writes.push(this.#release(id).catch(() => undefined))
+    this.#unreleased.clear()
     for (const session of this.sessions.all()) {
       // A record that names another instance: it took the session over while this one's
       // heartbeat had lapsed (a stall). That copy is the session now; this one ends.

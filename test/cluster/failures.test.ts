@@ -248,3 +248,35 @@ describe('a copy taken over that ends on its old home before it beats again', ()
     }
   }, 20_000)
 })
+
+describe('a session that ends while its home cannot reach Redis', () => {
+  test('its record is deleted once the home is back', async () => {
+    cluster = await startCluster(1)
+    const [a] = cluster.instances
+    if (!a) throw new Error('one instance expected')
+    const { sessionId } = await initialize(a.url)
+    const record = `sluice:session:${sessionId}`
+    const admin = new Redis(cluster.redis.url)
+    try {
+      await waitFor('the record', async () => (await admin.exists(record)) === 1)
+      // Redis drops A's connections and answers nothing for a while: A cannot reconnect yet.
+      const list = (await admin.client('LIST')) as string
+      const ids = list
+        .split('\n')
+        .filter((line) => line.includes(` name=sluice:${a.instanceId} `))
+        .map((line) => /(?:^|\s)id=(\d+)/.exec(line)?.[1])
+      expect(ids.length).toBe(2)
+      const paused = admin.multi()
+      for (const id of ids) paused.client('KILL', 'ID', String(id))
+      paused.call('CLIENT', 'PAUSE', '3000', 'ALL')
+      await paused.exec()
+      const connected = () => /^sluice_redis_connected 1$/m.test(a.metrics.registry.render())
+      await waitFor('A to lose Redis', () => !connected())
+      expect((await mcp(a.url, sessionId, { method: 'DELETE' })).status).toBe(200)
+      await waitFor('A to be back', connected, 10_000)
+      await waitFor('the record to be deleted', async () => (await admin.exists(record)) === 0)
+    } finally {
+      admin.disconnect()
+    }
+  }, 20_000)
+})
