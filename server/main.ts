@@ -15,7 +15,7 @@ import { SluiceServer } from './server.ts'
 import { loadToolModules, ToolModuleError } from './tool-modules.ts'
 
 const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const
-/** How long a worker waits to reach Redis before it tells its supervisor it listens anyway. */
+/** How long an instance waits to join its cluster before it says it listens anyway. */
 const CLUSTER_JOIN_WAIT_MS = 10_000
 
 /**
@@ -95,7 +95,12 @@ async function main(): Promise<void> {
   if (role) onSupervisorGone(() => onSignal('SIGTERM'))
   try {
     if (role) await serveAsWorker(server, role)
-    else server.listen()
+    else {
+      // A lone instance joins its cluster before it says `listening`, so that nothing it is sent
+      // then gets a 503 for a session held elsewhere.
+      await joinCluster(server)
+      server.listen()
+    }
   } catch (err) {
     if ((err as { code?: string }).code !== 'EADDRINUSE') throw err
     // Not shared by accident: only workers of one supervisor bind a port together.
@@ -118,13 +123,21 @@ async function serveAsWorker(server: SluiceServer, role: WorkerRole): Promise<vo
     'counter',
   )
   const url = server.listen({ reusePort: true })
-  // Bounded: a worker serves its own sessions without Redis, and the supervisor waits for it.
+  await joinCluster(server)
+  announceListening(url)
+}
+
+/**
+ * Waits until the server has joined its cluster (at once without `--redis-url`), at most
+ * CLUSTER_JOIN_WAIT_MS: an instance serves its own sessions without Redis, so it starts anyway,
+ * and says so.
+ */
+async function joinCluster(server: SluiceServer): Promise<void> {
   const joined = await Promise.race([
     server.clusterReady().then(() => true),
     Bun.sleep(CLUSTER_JOIN_WAIT_MS).then(() => false),
   ])
   if (!joined) server.logger.warn('cluster_not_joined', { waitedMs: CLUSTER_JOIN_WAIT_MS })
-  announceListening(url)
 }
 
 await main()
