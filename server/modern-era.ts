@@ -101,8 +101,7 @@ export function createModernEra(deps: ModernEraDeps): ModernEra {
     requestStates: new RequestStateSigner(config.requestStateKey || undefined),
     maxRequestStateBytes: Math.floor(config.maxBodyBytes / 2),
     sendDeadlineMs: config.sendDeadlineMs,
-    listen: (request, message, state, connection) =>
-      listen.open(request, message, state, connection),
+    listen: (_request, message, state, connection) => listen.open(message, state, connection),
   })
   return { requests, transport }
 }

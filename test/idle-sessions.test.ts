@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { timerWheel } from '../server/session/timer-wheel.ts'
 import { openLegacyStream, readMetric, SseReader, startServer, waitFor } from './helpers.ts'
+import { post as modernPost } from './modern-helpers.ts'
 import { initialize, mcp } from './streamable-helpers.ts'
 
 describe('idle sessions and the timer wheel', () => {
@@ -59,5 +60,37 @@ describe('idle sessions and the timer wheel', () => {
     for (const { controller } of streams) controller.abort()
     await waitFor('the sessions to close', () => server.sessions.size === 0)
     expect(timerWheel.size).toBe(before)
+  })
+
+  test('a client leaving a quiet held stream releases it at once, on every transport', async () => {
+    await using server = startServer({ keepaliveMs: 200 })
+    const legacy = new AbortController()
+    const { reader: legacyReader } = await openLegacyStream(server.url, '/sse', legacy.signal)
+    const { sessionId } = await initialize(server.url)
+    const get = new AbortController()
+    const getReader = new SseReader(
+      await mcp(server.url, sessionId, {
+        method: 'GET',
+        headers: { accept: 'text/event-stream' },
+        signal: get.signal,
+      }),
+    )
+    const listen = new AbortController()
+    const listenReader = new SseReader(
+      await modernPost(server.url, 9, 'subscriptions/listen', {}, {}, listen.signal),
+    )
+    expect(server.sessions.streamsOpen).toBe(2)
+    expect(server.requests.subscriptionsOpen).toBe(1)
+    // Each is parked on its quiet stream, between keepalives, when its client leaves.
+    for (const reader of [legacyReader, getReader, listenReader]) {
+      while ((await reader.next())?.comment !== 'keepalive') {}
+    }
+    for (const controller of [legacy, get, listen]) controller.abort()
+    await waitFor('the streams to be released', () => server.sessions.streamsOpen === 0)
+    await waitFor('the listen stream to close', () => server.requests.subscriptionsOpen === 0)
+    // The legacy session ends with its stream; the 2025 session waits for a reconnect.
+    expect(server.sessions.size).toBe(1)
+    expect(server.sessions.get(sessionId)?.isClosed).toBe(false)
+    expect(server.sessions.budget.usedBytes).toBe(0)
   })
 })

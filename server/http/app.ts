@@ -52,7 +52,7 @@ const OWN_PATHS = new Set(['/health', '/metrics', '/sse', '/message', '/notifica
 /** Seconds Bun waits on an evicted stream's silent socket before it drops it. */
 const EVICTED_SOCKET_TIMEOUT_S = 1
 
-type LegacyStream = Omit<OpenStreamOptions, 'onServerClose'>
+type LegacyStream = Omit<OpenStreamOptions, 'connection'>
 const SSE_ROUTE: LegacyStream = { postPath: '/message', sessionParam: 'sessionId', greet: false }
 // The direct tool-call flow: /notifications opens a legacy session that greets its client, and
 // POST /mcp?session_id=... feeds it; there a method naming a tool calls it, without initialize.
@@ -68,6 +68,29 @@ interface RouteContext {
   set: { headers: Record<string, unknown> }
 }
 
+/** The server a request's connection belongs to (none for a relayed request). */
+type ServerOf = (
+  request: Request,
+  server: Bun.Server<unknown> | null,
+) => Bun.Server<unknown> | undefined
+
+/**
+ * The connection a request came on, which the transport may cut. One object with a method, held
+ * by a stream's reader for as long as the stream is open: no closure, and nothing of the route's
+ * context but the request and its server.
+ */
+class RouteConnection implements ConnectionControl {
+  constructor(
+    private readonly request: Request,
+    private readonly server: Bun.Server<unknown> | null,
+    private readonly serverOf: ServerOf,
+  ) {}
+
+  drop(): void {
+    this.serverOf(this.request, this.server)?.timeout(this.request, EVICTED_SOCKET_TIMEOUT_S)
+  }
+}
+
 /** The Elysia app: routes and hooks only. Every decision is made by the transport it calls. */
 export function createHttpApp(routes: HttpRoutes) {
   const owner = (request: Request): string => {
@@ -76,21 +99,21 @@ export function createHttpApp(routes: HttpRoutes) {
     return typeof who === 'string' ? who : ''
   }
   const relayed = routes.relayed
-  const serverOfOwn = ({ request, server }: RouteContext) => server ?? routes.serverOf?.(request)
+  const serverOfOwn: ServerOf = (request, server) => server ?? routes.serverOf?.(request)
   // A relayed request has no connection here: its socket is the asking instance's.
   const serverOf = relayed
-    ? (ctx: RouteContext) => (relayed(ctx.request) ? undefined : serverOfOwn(ctx))
+    ? (request: Request, server: Bun.Server<unknown> | null) =>
+        relayed(request) ? undefined : serverOfOwn(request, server)
     : serverOfOwn
-  const connectionOf = (ctx: RouteContext): ConnectionControl => ({
-    drop: () => serverOf(ctx)?.timeout(ctx.request, EVICTED_SOCKET_TIMEOUT_S),
-  })
+  const connectionOf = ({ request, server }: RouteContext): ConnectionControl =>
+    new RouteConnection(request, server, serverOf)
 
   /** Turns a transport's stream into the SSE response (a Response passes through). */
   const sse = (ctx: RouteContext, reply: Response | SseReply | StreamReply | SseReply['body']) => {
     if (reply instanceof Response) return reply
     // Bun closes a connection idle for `idleTimeout` (10 s by default); a quiet SSE stream is
     // kept alive by our own keepalives and send deadline instead.
-    serverOf(ctx)?.timeout(ctx.request, 0)
+    serverOf(ctx.request, ctx.server)?.timeout(ctx.request, 0)
     // The generator is the body itself: Bun pulls it as the socket drains, with no wrapping
     // ReadableStream, abort listener and closures of Elysia's per stream. (Elysia still adds the
     // headers of its hooks, CORS, when there are any.)
@@ -102,9 +125,9 @@ export function createHttpApp(routes: HttpRoutes) {
   const openLegacy = (ctx: RouteContext, route: LegacyStream) =>
     sse(
       ctx,
-      routes.legacy.open(ctx.request, owner(ctx.request), {
+      routes.legacy.open(owner(ctx.request), {
         ...route,
-        onServerClose: connectionOf(ctx).drop,
+        connection: connectionOf(ctx),
       }),
     )
 
@@ -156,8 +179,8 @@ export function createHttpApp(routes: HttpRoutes) {
   if (relay) {
     // After auth: a request is relayed with its credential, and only an authenticated one.
     // Destructured, not `ctx` whole: Elysia then builds only what the hook reads.
-    routed.onBeforeHandle(({ request, server, set }) =>
-      relay(request, owner(request), () => serverOf({ request, server, set })?.timeout(request, 0)),
+    routed.onBeforeHandle(({ request, server }) =>
+      relay(request, owner(request), () => serverOf(request, server)?.timeout(request, 0)),
     )
   }
   return (

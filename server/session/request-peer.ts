@@ -4,6 +4,7 @@ import type { McpPeer, PeerState } from '../protocol/peer.ts'
 import { PendingCalls } from '../protocol/pending-calls.ts'
 import type { BufferBudget } from './buffer-budget.ts'
 import { EventStream, type KEEPALIVE, type StreamEvent } from './event-stream.ts'
+import type { ReaderConnection } from './session-streams.ts'
 import { Pacer } from './stream-pacer.ts'
 
 export interface RequestPeerLimits {
@@ -60,8 +61,8 @@ export class RequestPeer implements McpPeer {
   #arrival: FirstArrival | undefined
   #first: PromiseWithResolvers<FirstArrival> | undefined
   #pacer: PeerPacer | undefined
-  /** Cuts the reader's connection: the server ending a stream a reader may have stalled on. */
-  #onEvicted: (() => void) | undefined
+  /** The reader's connection, cut when the server ends a stream a reader may have stalled on. */
+  #connection: ReaderConnection | undefined
   #answered = false
   #closeReason: RequestCloseReason | undefined
   /** When a close cancelled a call in flight (performance.now()). */
@@ -167,12 +168,12 @@ export class RequestPeer implements McpPeer {
   }
 
   /**
-   * A reader takes the stream as SSE: keepalives when it is quiet, and eviction (`onEvicted`, to
-   * cut the connection) when a frame waits past the send deadline.
+   * A reader takes the stream as SSE: keepalives when it is quiet, and eviction (its `connection`
+   * cut) when a frame waits past the send deadline.
    */
-  attach(onEvicted: () => void): void {
+  attach(connection: ReaderConnection): void {
     if (this.#pacer || this.isClosed) return
-    this.#onEvicted = onEvicted
+    this.#connection = connection
     this.#pacer = new PeerPacer(this, this.options.limits)
   }
 
@@ -215,7 +216,7 @@ export class RequestPeer implements McpPeer {
     if (this.#closeReason) return
     this.#closeReason = reason
     this.#pacer?.stop()
-    if (reason !== 'complete' && reason !== 'client_abort') this.#onEvicted?.()
+    if (reason !== 'complete' && reason !== 'client_abort') this.#connection?.drop()
     if (this.calls.size > 0) this.#cancelledAt = performance.now()
     this.calls.cancelAll(`request ${this.sessionId} ended: ${reason}`)
     this.stream.close()

@@ -17,13 +17,19 @@ export class SessionStream extends EventStream {
   jsonReader = false
 }
 
+/** The connection a reader reads on, as far as the server may act on it. */
+export interface ReaderConnection {
+  /** Cuts the connection soon: the server ended its stream, and its reader may be stalled. */
+  drop(): void
+}
+
 /** The reader attached to one stream of a session: its pacing, and how to cut its connection. */
 export class AttachedReader extends Pacer {
   constructor(
     private readonly owner: ReaderOwner,
     readonly stream: SessionStream,
-    /** Cuts the reader's connection when the server ends its stream (evicted, session closed). */
-    readonly onServerEnd: (() => void) | undefined,
+    /** Cut when the server ends the stream (evicted, session closed). */
+    readonly connection: ReaderConnection | undefined,
     timing: PacerTiming,
   ) {
     super(timing)

@@ -12,6 +12,7 @@ import type {
 } from './event-stream.ts'
 import {
   AttachedReader,
+  type ReaderConnection,
   type ReaderOwner,
   ResponseStreams,
   SessionStream,
@@ -322,16 +323,16 @@ export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
    * Attaches a reader to `stream`; false when one is attached already or the session is closed.
    * A reader that leaves a frame untaken past the send deadline is evicted: a session that lives
    * with its standalone stream closes (`send_deadline`); a response stream is dropped alone.
-   * `onServerEnd` lets the HTTP layer cut the connection of a reader the server ends (evicted, or
-   * its session closed by anything but the reader leaving): it may be stalled inside a write.
+   * `connection` is the reader's, which the server cuts when it ends the reader (evicted, or its
+   * session closed by anything but the reader leaving): it may be stalled inside a write.
    */
-  attach(stream: EventStream = this.standalone, onServerEnd?: () => void): boolean {
+  attach(stream: EventStream = this.standalone, connection?: ReaderConnection): boolean {
     if (this.isClosed || stream.closed || this.stream(stream.number) !== stream) return false
     const own = stream as SessionStream
     if (own.reader) return false
     // A session that lives with its stream never waits for a reconnect: no idle TTL.
     if (this.#endsWithStream) timerWheel.cancel(this)
-    own.reader = new AttachedReader(this, own, onServerEnd, this.#limits)
+    own.reader = new AttachedReader(this, own, connection, this.#limits)
     this.#readers++
     // A finished stream read again (a resumption) is not released meanwhile.
     this.#responses?.unretain(own)
@@ -409,7 +410,7 @@ export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
 
   /** The reader of `stream` left a frame untaken past the send deadline (its pacer says so). */
   evictReader(reader: AttachedReader): void {
-    const { stream, onServerEnd } = reader
+    const { stream, connection } = reader
     if (stream.reader !== reader) return
     if (this.#endsWithStream || stream === this.standalone) {
       this.close('send_deadline')
@@ -418,7 +419,7 @@ export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
     this.#events.streamEvicted(this)
     this.detach(stream)
     this.releaseStream(stream)
-    onServerEnd?.()
+    connection?.drop()
   }
 
   /**
@@ -471,7 +472,7 @@ export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
     stream.reader = undefined
     this.#readers--
     this.#events.streamClosed(this)
-    if (cut) reader.onServerEnd?.()
+    if (cut) reader.connection?.drop()
   }
 }
 

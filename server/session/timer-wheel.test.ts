@@ -121,4 +121,23 @@ describe('TimerWheel', () => {
     expect(second.visits).toHaveLength(0)
     expect(wheel.size).toBe(0)
   })
+
+  test('an entry that schedules itself later from its callback is still visited when it says', async () => {
+    const wheel = new TimerWheel({ tickMs: 5, slots: 1024 })
+    const visits: number[] = []
+    const e: WheelEntry = {
+      wheelTick: -1,
+      onWheelDue(nowMs) {
+        visits.push(nowMs)
+        if (visits.length > 1) return undefined
+        // As a stream's keepalive does: its frame goes out at once and schedules the deadline.
+        wheel.schedule(e, nowMs + 60_000)
+        return nowMs + 20
+      },
+    }
+    wheel.schedule(e, performance.now())
+    await until(() => visits.length === 2)
+    expect(visits[1]! - visits[0]!).toBeLessThan(60_000)
+    expect(wheel.size).toBe(0)
+  })
 })

@@ -116,7 +116,9 @@ export class TimerWheel {
       entry.wheelTick = -1
       this.#size--
       const next = entry.onWheelDue(nowMs)
-      if (next !== undefined && entry.wheelTick < 0) this.schedule(entry, next)
+      // The callback may have scheduled the entry itself (a frame handed over at once): the
+      // earlier of the two times holds.
+      if (next !== undefined) this.schedule(entry, next)
     }
   }
 }

@@ -59,7 +59,12 @@ export async function answerAsJson(
   }
   if (bytes.byteLength > FRAME_SLICE_BYTES) {
     return new Response(
-      pacedBody(bytes, session, { onDeadline: connection.drop, abandoned }, options.sendDeadlineMs),
+      pacedBody(
+        bytes,
+        session,
+        { onDeadline: () => connection.drop(), abandoned },
+        options.sendDeadlineMs,
+      ),
       { headers: jsonHeaders },
     )
   }

@@ -10,6 +10,7 @@ import { readJsonRpcBody } from './json-body.ts'
 import { rejectionResponse } from './rejection.ts'
 import { streamSession } from './session-stream.ts'
 import { encodeMessageFrame, encodeSseEvent, frameLogger } from './sse-frame.ts'
+import type { ConnectionControl } from './streamable-http.ts'
 import {
   badRequest,
   sessionNotFound,
@@ -32,10 +33,10 @@ export interface OpenStreamOptions {
   /** Direct tool-call flow: also send `data: Connected to session <id>` after the endpoint frame. */
   greet: boolean
   /**
-   * Called when the server (not the client) ends the session while its stream is open, so the
-   * HTTP layer can drop a connection whose reader may have stopped reading.
+   * The stream's connection, dropped when the server (not the client) ends the session while its
+   * stream is open: its reader may have stopped reading.
    */
-  onServerClose: () => void
+  connection: ConnectionControl
 }
 
 export interface PostOptions {
@@ -56,7 +57,6 @@ export class LegacySseTransport {
    * once. A refused session (limit, shutdown) is a 503 response instead.
    */
   open(
-    request: Request,
     owner: string,
     opts: OpenStreamOptions,
   ): AsyncGenerator<Uint8Array, void, undefined> | Response {
@@ -70,15 +70,13 @@ export class LegacySseTransport {
       return transportErrorResponse(refusal)
     }
     // The server ending the session (deadline, full queue, shutdown) cuts the connection.
-    session.attach(session.standalone, opts.onServerClose)
+    session.attach(session.standalone, opts.connection)
     const endpoint = `${opts.postPath}?${opts.sessionParam}=${session.id}`
     const frames = [encodeSseEvent({ event: 'endpoint', data: endpoint })]
     if (opts.greet) frames.push(encodeSseEvent({ data: `Connected to session ${session.id}` }))
 
-    // The client leaving closes the session at once, even with the generator parked on it.
-    const onAbort = () => session.close('client_abort')
-    if (request.signal.aborted) onAbort()
-    else request.signal.addEventListener('abort', onAbort, { once: true })
+    // The client leaving closes the session at once, even with the generator parked on it: Bun
+    // calls its return(), which detaches the reader, and a legacy session ends with its stream.
     return streamSession(session, session.standalone, {
       firstFrames: frames,
       encode: encodeEvent,

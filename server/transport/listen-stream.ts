@@ -142,12 +142,7 @@ export class ListenStreams {
   }
 
   /** @throws ProtocolError -32602 for a malformed filter; SessionRefusedError past the cap. */
-  open(
-    request: Request,
-    message: JsonRpcRequest,
-    state: PeerState,
-    connection: ConnectionControl,
-  ): StreamReply {
+  open(message: JsonRpcRequest, state: PeerState, connection: ConnectionControl): StreamReply {
     const filter = message.params?.notifications
     if (filter !== undefined && !isObject(filter)) {
       throw invalidParams('"notifications" of subscriptions/listen must be an object')
@@ -171,12 +166,10 @@ export class ListenStreams {
     for (const uri of watched) keys.add(`resource:${uri}`)
     const finalBytes = Buffer.byteLength(JSON.stringify(this.#shape(finalResponse(message.id))))
     this.#add(new Listener(peer, keys, finalBytes, this))
-    // The client leaving closes the stream at once, even with the generator parked on it; the
-    // peer's close removes the listener (onSubscriptionClosed).
-    const onAbort = () => peer.close('client_abort')
-    if (request.signal.aborted) onAbort()
-    else request.signal.addEventListener('abort', onAbort, { once: true })
-    peer.attach(connection.drop)
+    // The client leaving closes the stream at once, even with the generator parked on it (Bun
+    // calls its return(), which detaches the peer); the peer's close removes the listener
+    // (onSubscriptionClosed).
+    peer.attach(connection)
     const body = streamSession(peer, peer.stream, {
       firstFrames: [],
       encode: encodeEvent,

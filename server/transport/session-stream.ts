@@ -19,11 +19,14 @@ export interface StreamOwner {
 export interface StreamSessionOptions {
   /** Frames yielded first, before any await: the endpoint event, or a priming event. */
   firstFrames: readonly Uint8Array[]
-  /** How one event becomes an SSE frame (with or without an event id). */
-  encode: (event: StreamEvent) => Uint8Array
+  /**
+   * How one event of `stream` becomes an SSE frame (with or without an event id): a function made
+   * once per transport, not a closure per stream, so it is given the stream.
+   */
+  encode: (event: StreamEvent, stream: EventStream) => Uint8Array
   onFrame?: ((frame: Uint8Array) => void) | undefined
   /** Called once when the generator ends, however. */
-  onEnd?: () => void
+  onEnd?: (() => void) | undefined
 }
 
 /**
@@ -33,35 +36,95 @@ export interface StreamSessionOptions {
  */
 export const FRAME_SLICE_BYTES = 64 * 1024
 
+/** Where the shared `return` of every stream generator finds its stream. */
+const HELD: unique symbol = Symbol('held stream')
+
+/** A stream being read, as its generator and its `return` share it: one object per stream. */
+class HeldStream {
+  /** Frames to yield first; let go of once sent. */
+  #first: readonly Uint8Array[] | undefined
+  #firstAt = 0
+  readonly encode: StreamSessionOptions['encode']
+  readonly onFrame: ((frame: Uint8Array) => void) | undefined
+  #onEnd: (() => void) | undefined
+  #ended = false
+
+  constructor(
+    readonly owner: StreamOwner,
+    readonly stream: EventStream,
+    options: StreamSessionOptions,
+  ) {
+    this.#first = options.firstFrames.length > 0 ? options.firstFrames : undefined
+    this.encode = options.encode
+    this.onFrame = options.onFrame
+    this.#onEnd = options.onEnd
+  }
+
+  /** The next of the frames to yield first; undefined once all are out (they are let go of). */
+  nextFirstFrame(): Uint8Array | undefined {
+    const first = this.#first
+    if (!first) return undefined
+    const frame = first[this.#firstAt++]
+    if (this.#firstAt >= first.length) this.#first = undefined
+    return frame
+  }
+
+  /**
+   * The reader is gone or done: detaches it (which wakes a generator parked on the stream), once.
+   * A later call (Bun calls `return()` again after the end) must not detach a reader that has
+   * attached to the stream since, resuming it.
+   */
+  end(): void {
+    if (this.#ended) return
+    this.#ended = true
+    this.owner.detach(this.stream)
+    const onEnd = this.#onEnd
+    this.#onEnd = undefined
+    onEnd?.()
+  }
+}
+
 /**
  * The SSE body of one stream of a session (attached by the caller). Yields `firstFrames` before
  * any await, then the stream's events and keepalives until the stream ends or the session closes.
  *
  * It only ever waits on the stream, and closing the session wakes that wait, so the generator
- * never stays parked after its session has ended. Its `finally` detaches the reader however it
- * ends (reader gone, stream finished, session closed, Elysia calling `return()`).
+ * never stays parked after its session has ended. It detaches the reader however it ends: reader
+ * gone, stream finished, session closed, or the HTTP layer calling `return()`, which Bun does when
+ * the client leaves (parked or not, even before the first frame): that `return` detaches first,
+ * which wakes the parked wait, so no abort listener is needed.
  */
-export async function* streamSession(
+export function streamSession(
   session: StreamOwner,
   stream: EventStream,
   options: StreamSessionOptions,
 ): AsyncGenerator<Uint8Array, void, undefined> {
-  const { firstFrames, encode, onFrame, onEnd } = options
+  const held = new HeldStream(session, stream, options)
+  const body = heldStream(held) as AsyncGenerator<Uint8Array, void, undefined> & {
+    [HELD]?: HeldStream
+  }
+  body[HELD] = held
+  return body
+}
+
+async function* heldStream(held: HeldStream): AsyncGenerator<Uint8Array, void, undefined> {
+  const { owner: session, stream } = held
   // A large frame is held (charged to the budget) until its last piece is taken.
   let inTransit = 0
   try {
-    for (const frame of firstFrames) {
+    // No local keeps a first frame once it is out: a parked generator holds nothing of them.
+    for (let first = held.nextFirstFrame(); first; first = held.nextFirstFrame()) {
       session.frameHandedOver(stream, 'control')
-      onFrame?.(frame)
-      yield frame
+      held.onFrame?.(first)
+      yield first
       session.frameTaken(stream)
     }
     for (;;) {
       const next = session.take(stream) ?? (await session.wait(stream))
       if (next === null) return
       const keepalive = next === KEEPALIVE
-      const frame = keepalive ? KEEPALIVE_FRAME : encode(next)
-      onFrame?.(frame)
+      const frame = keepalive ? KEEPALIVE_FRAME : held.encode(next, stream)
+      held.onFrame?.(frame)
       if (frame.byteLength > FRAME_SLICE_BYTES) {
         inTransit = frame.byteLength
         session.chargeTransit(inTransit)
@@ -82,7 +145,26 @@ export async function* streamSession(
     }
   } finally {
     if (inTransit > 0) session.chargeTransit(-inTransit)
-    session.detach(stream)
-    onEnd?.()
+    held.end()
   }
 }
+
+/** AsyncGenerator.prototype.return: it waits for a generator parked on an await to wake. */
+const generatorReturn = Object.getPrototypeOf(heldStream.prototype).return as (
+  this: AsyncGenerator<Uint8Array, void, undefined>,
+  value?: undefined,
+) => Promise<IteratorResult<Uint8Array, void>>
+
+// Every stream generator's `return` (one function on their shared prototype, nothing per stream):
+// the reader leaving detaches at once, which wakes the parked wait, then the generator finishes.
+Object.defineProperty(heldStream.prototype, 'return', {
+  configurable: true,
+  writable: true,
+  value: function returnHeld(
+    this: AsyncGenerator<Uint8Array, void, undefined> & { [HELD]?: HeldStream },
+    value?: undefined,
+  ) {
+    this[HELD]?.end()
+    return generatorReturn.call(this, value)
+  },
+})

@@ -207,7 +207,7 @@ export class StatelessHttpTransport {
         pacedBody(
           bytes,
           peer,
-          { onDeadline: connection.drop, abandoned },
+          { onDeadline: () => connection.drop(), abandoned },
           this.options.sendDeadlineMs,
         ),
         { status: statusOfAnswer(answer), headers: { 'content-type': 'application/json' } },
@@ -250,7 +250,7 @@ export class StatelessHttpTransport {
     connection: ConnectionControl,
     firstFrames: Uint8Array[],
   ): StreamReply {
-    peer.attach(connection.drop)
+    peer.attach(connection)
     const body = streamSession(peer, peer.stream, {
       firstFrames,
       encode: (event) => encodeMessageFrame(event.json),

@@ -11,7 +11,7 @@ import {
   toJsonRpcMessage,
 } from '../protocol/jsonrpc.ts'
 import { isSupportedVersion } from '../protocol/versions.ts'
-import type { EventStream } from '../session/event-stream.ts'
+import type { EventStream, StreamEvent } from '../session/event-stream.ts'
 import type { SessionRegistry } from '../session/registry.ts'
 import type { Session } from '../session/session.ts'
 import { isWellFormedSessionId } from '../session/session-id.ts'
@@ -71,6 +71,10 @@ const EVENT_ID = /^(\d+)_(\d+)$/
 const FRAME_OVERHEAD_BYTES = 64
 const encoder = new TextEncoder()
 
+/** An event of a resumable stream: `event: message` with its id, `<stream>_<seq>`. */
+const encodeStreamEvent = (event: StreamEvent, stream: EventStream): Uint8Array =>
+  encodeSseEvent({ event: 'message', id: `${stream.number}_${event.seq}`, data: event.json })
+
 /** Streamable HTTP (MCP 2025-03-26 to 2025-11-25) on one endpoint: POST, GET and DELETE. */
 export class StreamableHttpTransport {
   constructor(private readonly options: StreamableHttpOptions) {}
@@ -126,7 +130,7 @@ export class StreamableHttpTransport {
       }
       return (
         this.#wholeReply(session, stream, headers) ??
-        this.#sseReply(request, session, stream, headers, true, connection)
+        this.#sseReply(session, stream, headers, true, connection)
       )
     } catch (err) {
       return this.#reject(err)
@@ -147,7 +151,7 @@ export class StreamableHttpTransport {
             `Conflict: session ${session.id} already has a standalone stream`,
           )
         }
-        return this.#sseReply(request, session, session.standalone, {}, true, connection)
+        return this.#sseReply(session, session.standalone, {}, true, connection)
       }
       const match = EVENT_ID.exec(lastEventId)
       const stream = match ? session.stream(Number(match[1])) : undefined
@@ -168,7 +172,7 @@ export class StreamableHttpTransport {
       }
       if (!stream.rewind(Number(match[2])))
         throw badRequest(`Last-Event-ID ${lastEventId} is past the end of its stream`)
-      return this.#sseReply(request, session, stream, {}, false, connection)
+      return this.#sseReply(session, stream, {}, false, connection)
     } catch (err) {
       return this.#reject(err)
     }
@@ -308,7 +312,6 @@ export class StreamableHttpTransport {
   }
 
   #sseReply(
-    request: Request,
     session: Session,
     stream: EventStream,
     headers: Record<string, string>,
@@ -317,18 +320,14 @@ export class StreamableHttpTransport {
   ): SseReply {
     // The server ending the stream (deadline, the session's close) drops a connection that may be
     // stalled inside a write.
-    session.attach(stream, connection.drop)
-    // Leaving a stream is not a cancellation: the reader detaches and its events wait for replay.
-    const onAbort = () => session.detach(stream)
-    if (request.signal.aborted) onAbort()
-    else request.signal.addEventListener('abort', onAbort, { once: true })
+    session.attach(stream, connection)
+    // Leaving a stream is not a cancellation: the generator's return() (Bun calls it when the client
+    // leaves) detaches the reader, and the stream's events wait for replay.
     const priming = fresh ? encoder.encode(this.#primingText(session, stream)) : OPEN_COMMENT_FRAME
     const body = streamSession(session, stream, {
       firstFrames: [priming],
-      encode: (event) =>
-        encodeSseEvent({ event: 'message', id: `${stream.number}_${event.seq}`, data: event.json }),
+      encode: encodeStreamEvent,
       onFrame: frameLogger(this.options.logger, session.id),
-      onEnd: () => request.signal.removeEventListener('abort', onAbort),
     })
     return { headers, body, session }
   }
