@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { timerWheel } from '../server/session/timer-wheel.ts'
 import { openLegacyStream, readMetric, SseReader, startServer, waitFor } from './helpers.ts'
 import { post as modernPost } from './modern-helpers.ts'
-import { initialize, mcp } from './streamable-helpers.ts'
+import { ACCEPT_BOTH, initialize, mcp } from './streamable-helpers.ts'
 
 describe('idle sessions and the timer wheel', () => {
   test('a Streamable session nobody uses expires after its idle TTL; its id then gets 404', async () => {
@@ -60,6 +60,35 @@ describe('idle sessions and the timer wheel', () => {
     for (const { controller } of streams) controller.abort()
     await waitFor('the sessions to close', () => server.sessions.size === 0)
     expect(timerWheel.size).toBe(before)
+  })
+
+  test('the reply to initialize, sent as one SSE body, is not kept: the idle session holds its standalone stream only', async () => {
+    await using server = startServer()
+    const { response, sessionId } = await initialize(server.url, '2025-11-25', {
+      accept: ACCEPT_BOTH,
+    })
+    const reply = new SseReader(response)
+    expect((await reply.next())?.id).toBe('1_0')
+    const answer = await reply.nextEvent()
+    expect(answer?.id).toBe('1_1')
+    expect(JSON.parse(answer?.data ?? '').result.protocolVersion).toBe('2025-11-25')
+    const session = server.sessions.get(sessionId)
+    expect(session?.streamCount).toBe(1)
+    expect(server.sessions.budget.usedBytes).toBe(0)
+    const resumed = await mcp(server.url, sessionId, {
+      method: 'GET',
+      headers: { accept: 'text/event-stream', 'last-event-id': '1_0' },
+    })
+    expect(resumed.status).toBe(404)
+    // Other replies are kept for replay as before, numbered on from the initialize reply.
+    const ping = await mcp(server.url, sessionId, {
+      method: 'POST',
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+    })
+    const pong = new SseReader(ping)
+    expect((await pong.next())?.id).toBe('2_0')
+    expect((await pong.nextEvent())?.id).toBe('2_1')
+    expect(session?.streamCount).toBe(2)
   })
 
   test('a client leaving a quiet held stream releases it at once, on every transport', async () => {

@@ -31,20 +31,24 @@ export class PendingCall {
   }
 }
 
-/** The in-flight requests of one session, each with the handle that cancels it. */
+/**
+ * The in-flight requests of one session, each with the handle that cancels it. Its map is made
+ * with the first call: an idle session holds none.
+ */
 export class PendingCalls {
-  readonly #calls = new Map<RequestId, PendingCall>()
+  #calls: Map<RequestId, PendingCall> | undefined
 
   get size(): number {
-    return this.#calls.size
+    return this.#calls?.size ?? 0
   }
 
   has(id: RequestId): boolean {
-    return this.#calls.has(id)
+    return this.#calls?.has(id) ?? false
   }
 
   /** Starts tracking a call; undefined when a call with that id is already in flight. */
   begin(id: RequestId): PendingCall | undefined {
+    this.#calls ??= new Map()
     if (this.#calls.has(id)) return undefined
     const call = new PendingCall()
     this.#calls.set(id, call)
@@ -52,22 +56,24 @@ export class PendingCalls {
   }
 
   end(id: RequestId, call: PendingCall): void {
-    if (this.#calls.get(id) === call) this.#calls.delete(id)
+    if (this.#calls?.get(id) === call) this.#calls.delete(id)
   }
 
   /** Aborts one call (notifications/cancelled); false when no such call is in flight. */
   cancel(id: RequestId, reason: string): boolean {
-    const call = this.#calls.get(id)
+    const call = this.#calls?.get(id)
     if (!call) return false
-    this.#calls.delete(id)
+    this.#calls?.delete(id)
     call.abort(new CallCancelledError(reason))
     return true
   }
 
   /** Aborts every call; used once, when the session closes. */
   cancelAll(reason: string): void {
-    for (const call of this.#calls.values()) call.abort(new CallCancelledError(reason))
-    this.#calls.clear()
+    const calls = this.#calls
+    if (!calls) return
+    for (const call of calls.values()) call.abort(new CallCancelledError(reason))
+    calls.clear()
   }
 }
 

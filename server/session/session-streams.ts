@@ -15,6 +15,11 @@ export class SessionStream extends EventStream {
   awaiting = 0
   /** A JSON reply is being built from it for a client that is still there. */
   jsonReader = false
+  /**
+   * It answers the session's initialize: handed over whole, it is released at once, not kept for
+   * replay (a client that did not get that body has no session id to resume it with).
+   */
+  answersInitialize = false
 }
 
 /** The connection a reader reads on, as far as the server may act on it. */
@@ -48,14 +53,14 @@ export class AttachedReader extends Pacer {
  * The response streams of one Streamable HTTP session (the answer to a POST, as SSE or one JSON
  * body): numbered so that a client can resume one (`Last-Event-ID`), routed by request id, and
  * kept for replay once finished, at most `maxRetained` of them, the oldest released first. A
- * session makes it with its first response stream: a legacy session never has one.
+ * session makes it with a response stream and lets it go once empty: a legacy session, or an
+ * idle one whose replies are all released, holds none.
  */
 export class ResponseStreams {
   readonly #byNumber = new Map<number, SessionStream>()
   readonly #byRequest = new Map<RequestId, SessionStream>()
   /** Finished resumable streams nobody reads, kept for replay only; oldest first. */
   readonly #retained = new Set<SessionStream>()
-  #nextNumber = 1
 
   constructor(private readonly maxRetained: number) {}
 
@@ -69,9 +74,9 @@ export class ResponseStreams {
     return this.#byRequest.size > 0
   }
 
-  /** The number the next stream gets (the standalone stream is 0). */
-  nextNumber(): number {
-    return this.#nextNumber++
+  /** Whether it holds no stream and routes no request: its session can let it go. */
+  get empty(): boolean {
+    return this.#byNumber.size === 0 && this.#byRequest.size === 0
   }
 
   /** Holds `stream`, which carries the responses to `requestIds` and ends after the last. */

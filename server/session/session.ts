@@ -84,8 +84,10 @@ export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
   }
   readonly calls = new PendingCalls()
   readonly standalone: SessionStream
-  /** Streams that answer requests (Streamable HTTP), from the first one on. */
+  /** Streams that answer requests (Streamable HTTP), while there are any. */
   #responses: ResponseStreams | undefined
+  /** The number the next response stream gets (the standalone stream is 0). */
+  #nextStreamNumber = 1
   /** Streams with a reader attached. */
   #readers = 0
   /** Made when someone first asks for `signal`: most sessions are never asked. */
@@ -281,7 +283,9 @@ export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
    */
   openResponseStream(requestIds: readonly RequestId[], resumable = true): EventStream {
     this.#responses ??= new ResponseStreams(this.#limits.retainedStreams)
-    const stream = this.#newStream(this.#responses.nextNumber(), resumable)
+    const stream = this.#newStream(this.#nextStreamNumber++, resumable)
+    // Only the initialize request comes before the session is initialized.
+    stream.answersInitialize = this.state.protocolVersion === undefined
     this.#responses.add(stream, requestIds)
     if (requestIds.length === 0) {
       stream.end()
@@ -342,7 +346,13 @@ export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
 
   /** The next event of `stream` without waiting, if any. */
   take(stream: EventStream): StreamEvent | undefined {
-    return stream.take()
+    const event = stream.take()
+    // The reply to initialize, handed over whole (no reader): nothing of it is kept.
+    const own = stream as SessionStream
+    if (own.answersInitialize && own.resumable && own.finished && !own.reader) {
+      this.releaseStream(own)
+    }
+    return event
   }
 
   /** Waits for an event, a keepalive, or the stream's end or the session's close (null). */
@@ -387,6 +397,7 @@ export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
     if (stream === this.standalone || !this.#responses?.remove(stream as SessionStream)) return
     const dropped = stream.close()
     if (dropped > 0) this.#events.dropped(this, dropped)
+    this.#letGoOfEmptyResponses()
   }
 
   /** Closes the session once: drops its streams, stops their readers, cancels its calls. */
@@ -431,6 +442,7 @@ export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
   forgetReplay(bytes: number): number {
     const responses = this.#responses
     let left = bytes - (responses?.forgetRetained(bytes) ?? 0)
+    this.#letGoOfEmptyResponses()
     if (left > 0 && this.standalone.resumable) left -= this.standalone.forgetReplay(left)
     if (responses) {
       for (const stream of responses.streams()) {
@@ -450,7 +462,10 @@ export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
   /** The response to `id` went out or never will: a stream that waits for nothing more ends. */
   #settleRoute(id: RequestId): void {
     const done = this.#responses?.settle(id)
-    if (!done) return
+    if (!done) {
+      this.#letGoOfEmptyResponses()
+      return
+    }
     done.end()
     this.#retain(done)
   }
@@ -463,6 +478,11 @@ export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
   #retain(stream: SessionStream): void {
     const dropped = this.#responses?.retain(stream) ?? 0
     if (dropped > 0) this.#events.dropped(this, dropped)
+  }
+
+  /** An idle session keeps no response-stream bookkeeping: it is made again with the next one. */
+  #letGoOfEmptyResponses(): void {
+    if (this.#responses?.empty) this.#responses = undefined
   }
 
   #stopReader(stream: SessionStream, cut: boolean): void {
