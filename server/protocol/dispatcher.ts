@@ -63,6 +63,15 @@ export class Dispatcher {
   #running = 0
   /** Per session, the features that announced a capability at its initialize. */
   readonly #announced = new WeakMap<McpPeer, ReadonlySet<McpFeature>>()
+  /**
+   * The last initialize's announcement and client declarations: the next session that gets or
+   * sends the same shares these objects instead of holding copies (most clients are alike).
+   */
+  #lastAnnounced:
+    | { json: string; capabilities: Record<string, unknown>; features: ReadonlySet<McpFeature> }
+    | undefined
+  #lastClientInfo: { name: string; version: string } | undefined
+  #lastDeclared: { json: string; capabilities: Record<string, unknown> } | undefined
 
   constructor(private readonly options: DispatcherOptions) {
     for (const feature of options.features) {
@@ -292,17 +301,10 @@ export class Dispatcher {
     const { protocolVersion, clientInfo, capabilities: declared } = readInitializeParams(req.params)
     const version = negotiateVersion(protocolVersion)
     peer.state.protocolVersion = version
-    if (clientInfo) peer.state.clientInfo = clientInfo
-    if (declared) peer.state.clientCapabilities = declared
-    const capabilities: Record<string, unknown> = {}
-    const announced = new Set<McpFeature>()
-    for (const feature of this.options.features) {
-      const own = feature.capabilities()
-      if (own === undefined) continue
-      Object.assign(capabilities, own)
-      announced.add(feature)
-    }
-    this.#announced.set(peer, announced)
+    if (clientInfo) peer.state.clientInfo = this.#sharedClientInfo(clientInfo)
+    if (declared) peer.state.clientCapabilities = this.#sharedDeclared(declared)
+    const { capabilities, features } = this.#announcement()
+    this.#announced.set(peer, features)
     peer.state.serverCapabilities = capabilities
     return {
       protocolVersion: version,
@@ -310,6 +312,41 @@ export class Dispatcher {
       serverInfo: this.options.serverInfo,
       ...(this.options.instructions ? { instructions: this.options.instructions } : {}),
     }
+  }
+
+  /** What this server announces now, the objects of the last initialize when it is the same. */
+  #announcement(): { capabilities: Record<string, unknown>; features: ReadonlySet<McpFeature> } {
+    const capabilities: Record<string, unknown> = {}
+    const features = new Set<McpFeature>()
+    for (const feature of this.options.features) {
+      const own = feature.capabilities()
+      if (own === undefined) continue
+      Object.assign(capabilities, own)
+      features.add(feature)
+    }
+    const json = JSON.stringify(capabilities)
+    const last = this.#lastAnnounced
+    if (last?.json === json && last.features.size === features.size) {
+      let same = true
+      for (const feature of features) same &&= last.features.has(feature)
+      if (same) return last
+    }
+    this.#lastAnnounced = { json, capabilities, features }
+    return this.#lastAnnounced
+  }
+
+  #sharedClientInfo(info: { name: string; version: string }): { name: string; version: string } {
+    const last = this.#lastClientInfo
+    if (last?.name === info.name && last.version === info.version) return last
+    this.#lastClientInfo = info
+    return info
+  }
+
+  #sharedDeclared(capabilities: Record<string, unknown>): Record<string, unknown> {
+    const json = JSON.stringify(capabilities)
+    if (this.#lastDeclared?.json === json) return this.#lastDeclared.capabilities
+    this.#lastDeclared = { json, capabilities }
+    return capabilities
   }
 }
 

@@ -3,7 +3,13 @@ import type { JsonRpcMessage, RequestId } from '../protocol/jsonrpc.ts'
 import type { McpPeer, PeerState } from '../protocol/peer.ts'
 import { PendingCalls } from '../protocol/pending-calls.ts'
 import type { BufferBudget } from './buffer-budget.ts'
-import { EventStream, type KEEPALIVE, type StreamEvent } from './event-stream.ts'
+import {
+  EventStream,
+  type EventStreamLimits,
+  type KEEPALIVE,
+  type StreamEvent,
+  type StreamLedger,
+} from './event-stream.ts'
 import type { ReaderConnection } from './session-streams.ts'
 import { Pacer } from './stream-pacer.ts'
 
@@ -49,7 +55,7 @@ export type FirstArrival = 'response' | 'notification' | 'closed'
  * server-wide budget. Its one close path cancels the call, drops what the stream holds and stops
  * its timers, whichever way it ends: answered, client gone, send deadline, full queue, shutdown.
  */
-export class RequestPeer implements McpPeer {
+export class RequestPeer implements McpPeer, StreamLedger {
   readonly sessionId: string
   readonly state: PeerState
   readonly calls = new PendingCalls()
@@ -72,13 +78,12 @@ export class RequestPeer implements McpPeer {
     this.sessionId = options.id
     this.state = options.state
     this.input = options.input
-    const { maxQueueMessages, maxQueueBytes } = options.limits
-    this.stream = new EventStream(
-      1,
-      { maxMessages: maxQueueMessages, maxBytes: maxQueueBytes, replayEvents: 0 },
-      { adjust: (held) => options.budget.adjust(held) },
-      false,
-    )
+    this.stream = new EventStream(1, streamLimitsOf(options.limits), this, false)
+  }
+
+  /** StreamLedger: what the stream holds is charged to the server-wide budget. */
+  adjust(heldDelta: number, _unsentDelta: number): void {
+    this.options.budget.adjust(heldDelta)
   }
 
   get requestId(): RequestId {
@@ -242,6 +247,19 @@ class PeerPacer extends Pacer {
   protected override onDeadline(): void {
     this.peer.close('send_deadline')
   }
+}
+
+/** A request stream's bounds, made once per server's limits and shared by every peer. */
+const streamLimits = new WeakMap<RequestPeerLimits, EventStreamLimits>()
+
+function streamLimitsOf(limits: RequestPeerLimits): EventStreamLimits {
+  let bounds = streamLimits.get(limits)
+  if (!bounds) {
+    const { maxQueueMessages: maxMessages, maxQueueBytes: maxBytes } = limits
+    bounds = { maxMessages, maxBytes, replayEvents: 0 }
+    streamLimits.set(limits, bounds)
+  }
+  return bounds
 }
 
 /** The error that stands for a result larger than a request's stream may hold. */

@@ -74,7 +74,8 @@ class Listener {
 
   constructor(
     readonly peer: RequestPeer,
-    readonly keys: ReadonlySet<string>,
+    /** What it hears: list kinds, and `resource:` with each URI (a few, so a list, not a set). */
+    readonly keys: readonly string[],
     /** UTF-8 bytes of the final response, for which room is always kept. */
     private readonly finalBytes: number,
     /** Its owner, which ends the stream gracefully when its queue is full. */
@@ -165,7 +166,7 @@ export class ListenStreams {
     const keys = new Set<string>(Object.keys(agreed).filter((k) => k !== 'resourceSubscriptions'))
     for (const uri of watched) keys.add(`resource:${uri}`)
     const finalBytes = Buffer.byteLength(JSON.stringify(this.#shape(finalResponse(message.id))))
-    this.#add(new Listener(peer, keys, finalBytes, this))
+    this.#add(new Listener(peer, [...keys], finalBytes, this))
     // The client leaving closes the stream at once, even with the generator parked on it (Bun
     // calls its return(), which detaches the peer); the peer's close removes the listener
     // (onSubscriptionClosed).
@@ -200,7 +201,7 @@ export class ListenStreams {
   }
 
   #add(listener: Listener): void {
-    if (listener.keys.size === 0 || listener.peer.isClosed) return
+    if (listener.keys.length === 0 || listener.peer.isClosed) return
     for (const key of listener.keys) {
       const set = this.#byKey.get(key)
       if (set) set.add(listener)
