@@ -136,14 +136,21 @@ export function createHttpApp(routes: HttpRoutes) {
     routes.ownPathsOnly === true && !OWN_PATHS.has(new URL(request.url).pathname)
   // A relayed request passed the rebinding guard and CORS of the instance it came to.
   const foreign = relayed ? (request: Request) => relayed(request) || notOurs(request) : notOurs
-  const app = new Elysia().onRequest(({ request }) => {
-    if (foreign(request)) return undefined
+  const refusal = (request: Request): Response | undefined => {
     try {
       routes.guard.check(request)
       return undefined
     } catch (err) {
       return transportErrorResponse(toTransportError(err))
     }
+  }
+  // Elysia awaits a request hook whose source looks asynchronous to it (a call right after
+  // `return` or `=>`, or the words for it anywhere): one more microtask for every request. The
+  // hooks here are written so that it reads them as the synchronous functions they are.
+  const app = new Elysia().onRequest(({ request }) => {
+    let refused: Response | undefined
+    if (!foreign(request)) refused = refusal(request)
+    return refused
   })
   // The CORS and auth hooks run on every request; they are registered only when configured.
   if (routes.cors.enabled) {
