@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import { Type } from '@sinclair/typebox'
 import { readMetric, startServer } from './helpers.ts'
 import { META, post } from './modern-helpers.ts'
 
@@ -89,6 +90,36 @@ describe('input requests on 2026-07-28 travel by multi round-trip', () => {
       call('test_input_required_result_request_state', { ...responses, requestState: state }),
     )
     expect(honest.result?.content).toEqual([{ type: 'text', text: 'state-ok: confirmed true' }])
+  })
+
+  test('a handler that changes its arguments before it asks still completes on the retry', async () => {
+    await using server = startServer({ profile: 'conformance' })
+    server.tool(
+      'rename_then_ask',
+      {
+        description: 'Changes its arguments, then elicits.',
+        input: Type.Object({ to: Type.String() }),
+      },
+      async (args, ctx) => {
+        args.to = `${args.to}!`
+        const answer = await ctx.elicit({
+          message: 'Sure?',
+          requestedSchema: { type: 'object', properties: { ok: { type: 'boolean' } } },
+        })
+        return `${args.to} ${answer.action}`
+      },
+    )
+    const params = { ...call('rename_then_ask'), arguments: { to: 'Ada' } }
+    const first = await ask(server.url, 1, params)
+    expect(first.result?.resultType).toBe('input_required')
+    const retry = await ask(server.url, 2, {
+      ...params,
+      inputResponses: {
+        [Object.keys(first.result?.inputRequests as object)[0] ?? '']: accept({ ok: true }),
+      },
+      requestState: first.result?.requestState,
+    })
+    expect(retry.result?.content).toEqual([{ type: 'text', text: 'Ada! accept' }])
   })
 
   test('several input requests of one attempt go back together; a non-answer is asked again', async () => {

@@ -51,8 +51,9 @@ export class RoundTripInput implements InputChannel {
 
   private constructor(
     private readonly signer: RequestStateSigner,
-    /** The request's digest is computed when first needed: most attempts never seal a state. */
-    private readonly origin: { readonly request: string; readonly owner: string },
+    /** The request's digest, computed when first needed: most attempts never seal a state. */
+    private readonly requestOf: () => string,
+    private readonly owner: string,
     responses: Record<string, unknown>,
     private readonly maxStateBytes: number,
   ) {
@@ -63,6 +64,10 @@ export class RoundTripInput implements InputChannel {
    * The channel for one request: verifies the retry's `requestState` (signed, unexpired, issued to
    * this principal for this request) and merges its responses with `inputResponses`.
    * `maxStateBytes` bounds the state it seals: a retry carrying it must still fit the body limit.
+   * `arrived` gives the parameters as they arrived (a handler may change its arguments before it
+   * asks for input), read only when the request's digest is needed, which most attempts never
+   * need; a transport that keeps the body's text reads them again from it. By default they are
+   * copied now.
    * @throws ProtocolError -32602 for a state that fails verification or malformed inputResponses.
    */
   static forRequest(
@@ -71,18 +76,13 @@ export class RoundTripInput implements InputChannel {
     params: Record<string, unknown> | undefined,
     owner: string,
     maxStateBytes: number,
+    arrived: () => Record<string, unknown> | undefined = copied(params),
     now = Date.now(),
   ): RoundTripInput {
-    // The parameters as they arrived (a handler may change its arguments); digested only when a
-    // state is sealed or verified, which most attempts never need.
-    const arrived = JSON.stringify(salientParams(params))
     let digest: string | undefined
-    const origin = {
-      get request(): string {
-        digest ??= requestDigest(method, JSON.parse(arrived))
-        return digest
-      },
-      owner,
+    const requestOf = () => {
+      digest ??= requestDigest(method, salientParams(arrived()))
+      return digest
     }
     const given = params?.inputResponses
     if (
@@ -92,11 +92,11 @@ export class RoundTripInput implements InputChannel {
       throw invalidParams('"inputResponses" must be an object of input responses by key')
     }
     const sealed = params?.requestState
-    let earlier: Record<string, unknown> = {}
+    let earlier: Record<string, unknown> = NO_RESPONSES
     if (sealed !== undefined) {
       if (typeof sealed !== 'string') throw invalidParams('"requestState" must be a string')
       const state = signer.verify(sealed) as SealedState
-      if (state.owner !== owner || state.request !== origin.request) {
+      if (state.owner !== owner || state.request !== requestOf()) {
         throw invalidParams('requestState belongs to another request; retry it from the start')
       }
       if (state.expiresAt < now) {
@@ -104,12 +104,8 @@ export class RoundTripInput implements InputChannel {
       }
       earlier = state.responses
     }
-    return new RoundTripInput(
-      signer,
-      origin,
-      { ...earlier, ...(given as object | undefined) },
-      maxStateBytes,
-    )
+    const responses = given === undefined ? earlier : { ...earlier, ...(given as object) }
+    return new RoundTripInput(signer, requestOf, owner, responses, maxStateBytes)
   }
 
   request(
@@ -142,8 +138,12 @@ export class RoundTripInput implements InputChannel {
         ([key]) => this.#asked.has(key) && !this.#missing.has(key),
       ),
     )
-    const { request, owner } = this.origin
-    const state: SealedState = { request, owner, expiresAt: now + REQUEST_STATE_TTL_MS, responses }
+    const state: SealedState = {
+      request: this.requestOf(),
+      owner: this.owner,
+      expiresAt: now + REQUEST_STATE_TTL_MS,
+      responses,
+    }
     const requestState = this.signer.sign(state)
     if (requestState.length > this.maxStateBytes) {
       return new ProtocolError(
@@ -157,6 +157,17 @@ export class RoundTripInput implements InputChannel {
       requestState,
     }
   }
+}
+
+/** Answers gathered by no earlier attempt (read only, shared). */
+const NO_RESPONSES: Record<string, unknown> = Object.freeze({})
+
+/** The parameters as they are now, for a digest taken later. */
+function copied(
+  params: Record<string, unknown> | undefined,
+): () => Record<string, unknown> | undefined {
+  const text = params === undefined ? undefined : JSON.stringify(params)
+  return () => (text === undefined ? undefined : JSON.parse(text))
 }
 
 /** The parameters that define the request (not its round-trip fields). */

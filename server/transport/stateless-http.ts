@@ -124,6 +124,8 @@ export class StatelessHttpTransport {
             message.params,
             owner,
             this.options.maxRequestStateBytes,
+            // The parameters as they arrived: the body's text, read again only if needed.
+            () => (JSON.parse(text) as { params?: Record<string, unknown> }).params,
           )
         : undefined
       return await this.#answer(request, message, state, mode, connection, input)
