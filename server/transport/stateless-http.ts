@@ -39,6 +39,17 @@ import {
 /** How a 2026 request is answered: JSON unless the handler emits a related message first (auto). */
 export type ResponseMode = 'auto' | 'json' | 'sse'
 
+/** The init of a JSON answer, by status (200, 400, 404): made once, read by every Response. */
+const JSON_INITS = new Map<number, ResponseInit>()
+function jsonInit(status: number): ResponseInit {
+  let init = JSON_INITS.get(status)
+  if (!init) {
+    init = { status, headers: { 'content-type': 'application/json' } }
+    JSON_INITS.set(status, init)
+  }
+  return init
+}
+
 /** An SSE answer of the 2026 era: the HTTP layer sets the SSE headers and streams the body. */
 export interface StreamReply {
   headers: Record<string, string>
@@ -201,6 +212,12 @@ export class StatelessHttpTransport {
       if (request.signal.aborted) return clientGoneResponse()
       throw serviceUnavailable(`Service Unavailable: the request ended unanswered (${reason})`)
     }
+    // A small answer (within a frame slice whatever its characters: 3 UTF-8 bytes at most for
+    // each UTF-16 unit) goes as the string itself, with an init made once per status.
+    // No shorter idle timeout for the connection: on keep-alive connections reused back to back it
+    // cut healthy requests (ECONNRESET under the load tester).
+    const status = statusOfAnswer(answer)
+    if (answer.length * 3 <= FRAME_SLICE_BYTES) return new Response(answer, jsonInit(status))
     // A large answer leaves paced and charged, cut at the send deadline if nobody takes it.
     const bytes = encoder.encode(answer)
     if (bytes.byteLength > FRAME_SLICE_BYTES) {
@@ -212,16 +229,11 @@ export class StatelessHttpTransport {
           { onDeadline: () => connection.drop(), abandoned },
           this.options.sendDeadlineMs,
         ),
-        { status: statusOfAnswer(answer), headers: { 'content-type': 'application/json' } },
+        jsonInit(status),
       )
     }
-    // No shorter idle timeout for the connection: on keep-alive connections reused back to back it
-    // cut healthy requests (ECONNRESET under the load tester). The body is bounded by the
-    // stream's byte bound before it is handed to Bun.
-    return new Response(bytes, {
-      status: statusOfAnswer(answer),
-      headers: { 'content-type': 'application/json' },
-    })
+    // The body is bounded by the stream's byte bound before it is handed to Bun.
+    return new Response(bytes, jsonInit(status))
   }
 
   /**
