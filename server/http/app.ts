@@ -4,7 +4,7 @@ import type { CorsPolicy } from '../transport/cors.ts'
 import type { EraRouter } from '../transport/era-router.ts'
 import type { LegacySseTransport, OpenStreamOptions } from '../transport/legacy-sse.ts'
 import type { OriginGuard } from '../transport/origin-guard.ts'
-import { SSE_HEADERS } from '../transport/sse-frame.ts'
+import { SSE_HEADERS, SSE_RESPONSE_INIT } from '../transport/sse-frame.ts'
 import type { StreamReply } from '../transport/stateless-http.ts'
 import type {
   ConnectionControl,
@@ -118,9 +118,14 @@ export function createHttpApp(routes: HttpRoutes) {
     // ReadableStream, abort listener and closures of Elysia's per stream. (Elysia still adds the
     // headers of its hooks, CORS, when there are any.)
     if ('body' in reply) {
-      return new Response(reply.body, { headers: { ...SSE_HEADERS, ...reply.headers } })
+      return new Response(
+        reply.body,
+        hasKeys(reply.headers)
+          ? { headers: { ...SSE_HEADERS, ...reply.headers } }
+          : SSE_RESPONSE_INIT,
+      )
     }
-    return new Response(reply, { headers: SSE_HEADERS })
+    return new Response(reply, SSE_RESPONSE_INIT)
   }
   const openLegacy = (ctx: RouteContext, route: LegacyStream) =>
     sse(
@@ -247,6 +252,12 @@ export function createHttpApp(routes: HttpRoutes) {
           : methodNotAllowed(request),
       )
   )
+}
+
+/** Whether an object has an own enumerable key, without listing them. */
+function hasKeys(record: Record<string, unknown>): boolean {
+  for (const _ in record) return true
+  return false
 }
 
 /** GET or DELETE /mcp without a 2025 session: the 2026-07-28 endpoint accepts POST only. */

@@ -54,6 +54,12 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
   'x-accel-buffering': 'no',
 }
 
+/**
+ * The init of an SSE response with just those headers, made once: Bun copies a `Headers` into a
+ * response about twice as fast as it reads a plain object (each response gets its own copy).
+ */
+export const SSE_RESPONSE_INIT: ResponseInit = { headers: new Headers(SSE_HEADERS) }
+
 /** With `--debug`, a callback that logs every outbound frame of a session; else undefined. */
 export function frameLogger(
   logger: Logger,
