@@ -33,4 +33,29 @@ describe('PendingCalls', () => {
     expect(call?.aborted).toBe(false)
     expect(call?.signal.aborted).toBe(false)
   })
+
+  test('many calls in flight at once are each tracked, ended and cancelled by their id', () => {
+    const calls = new PendingCalls()
+    const began = [1, 2, 'three', 4].map((id) => ({ id, call: calls.begin(id) }))
+    expect(calls.size).toBe(4)
+    expect(calls.begin('three')).toBeUndefined()
+    const first = began[0]?.call
+    if (first) calls.end(1, first)
+    expect(calls.has(1)).toBe(false)
+    expect(calls.size).toBe(3)
+    // The first slot is free again: a new call takes it while the others stay tracked.
+    const again = calls.begin(1)
+    expect(calls.size).toBe(4)
+    expect(calls.cancel(2, 'stop two')).toBe(true)
+    expect(began[1]?.call?.aborted).toBe(true)
+    expect(calls.has(2)).toBe(false)
+    calls.cancelAll('closed')
+    expect([again?.aborted, began[2]?.call?.aborted, began[3]?.call?.aborted]).toEqual([
+      true,
+      true,
+      true,
+    ])
+    expect(first?.aborted).toBe(false)
+    expect(calls.size).toBe(0)
+  })
 })

@@ -32,48 +32,71 @@ export class PendingCall {
 }
 
 /**
- * The in-flight requests of one session, each with the handle that cancels it. Its map is made
- * with the first call: an idle session holds none.
+ * The in-flight requests of one session, each with the handle that cancels it. The first call is
+ * held without a map: a 2026-07-28 request's peer (one per POST) never has a second, and a
+ * session mostly has one call at a time.
  */
 export class PendingCalls {
-  #calls: Map<RequestId, PendingCall> | undefined
+  #firstId: RequestId | undefined
+  #first: PendingCall | undefined
+  /** The calls beside the first, made when there are some. */
+  #others: Map<RequestId, PendingCall> | undefined
 
   get size(): number {
-    return this.#calls?.size ?? 0
+    return (this.#first ? 1 : 0) + (this.#others?.size ?? 0)
   }
 
   has(id: RequestId): boolean {
-    return this.#calls?.has(id) ?? false
+    return (this.#first !== undefined && this.#firstId === id) || this.#others?.has(id) === true
   }
 
   /** Starts tracking a call; undefined when a call with that id is already in flight. */
   begin(id: RequestId): PendingCall | undefined {
-    this.#calls ??= new Map()
-    if (this.#calls.has(id)) return undefined
+    if (this.has(id)) return undefined
     const call = new PendingCall()
-    this.#calls.set(id, call)
+    if (this.#first) {
+      this.#others ??= new Map()
+      this.#others.set(id, call)
+    } else {
+      this.#first = call
+      this.#firstId = id
+    }
     return call
   }
 
   end(id: RequestId, call: PendingCall): void {
-    if (this.#calls?.get(id) === call) this.#calls.delete(id)
+    if (this.#first === call && this.#firstId === id) this.#clearFirst()
+    else if (this.#others?.get(id) === call) this.#others.delete(id)
   }
 
   /** Aborts one call (notifications/cancelled); false when no such call is in flight. */
   cancel(id: RequestId, reason: string): boolean {
-    const call = this.#calls?.get(id)
-    if (!call) return false
-    this.#calls?.delete(id)
+    let call: PendingCall | undefined
+    if (this.#first && this.#firstId === id) {
+      call = this.#first
+      this.#clearFirst()
+    } else {
+      call = this.#others?.get(id)
+      if (!call) return false
+      this.#others?.delete(id)
+    }
     call.abort(new CallCancelledError(reason))
     return true
   }
 
   /** Aborts every call; used once, when the session closes. */
   cancelAll(reason: string): void {
-    const calls = this.#calls
-    if (!calls) return
-    for (const call of calls.values()) call.abort(new CallCancelledError(reason))
-    calls.clear()
+    const first = this.#first
+    this.#clearFirst()
+    first?.abort(new CallCancelledError(reason))
+    const others = this.#others
+    this.#others = undefined
+    for (const call of others?.values() ?? []) call.abort(new CallCancelledError(reason))
+  }
+
+  #clearFirst(): void {
+    this.#first = undefined
+    this.#firstId = undefined
   }
 }
 
