@@ -99,7 +99,9 @@ export function createHttpApp(routes: HttpRoutes) {
     return typeof who === 'string' ? who : ''
   }
   const relayed = routes.relayed
-  const serverOfOwn: ServerOf = (request, server) => server ?? routes.serverOf?.(request)
+  // A route without `server` (see POST /mcp) is served by our own listener, if any.
+  const serverOfOwn: ServerOf = (request, server) =>
+    server ?? app.server ?? routes.serverOf?.(request)
   // A relayed request has no connection here: its socket is the asking instance's.
   const serverOf = relayed
     ? (request: Request, server: Bun.Server<unknown> | null) =>
@@ -135,6 +137,23 @@ export function createHttpApp(routes: HttpRoutes) {
         connection: connectionOf(ctx),
       }),
     )
+
+  /** POST /mcp: the direct tool-call flow when a session_id query names it, else an era's POST. */
+  const postMcp = async (ctx: RouteContext) => {
+    const { request } = ctx
+    // Most POSTs carry no query: parse the URL only when there is one.
+    const url = request.url.includes('?') ? new URL(request.url) : undefined
+    if (url && (url.searchParams.has('session_id') || url.searchParams.has('sessionId'))) {
+      // Which flow a request takes must not depend on which of two session ids wins.
+      if (request.headers.has('mcp-session-id')) {
+        return transportErrorResponse(
+          badRequest('name the session in the Mcp-Session-Id header or the query, not both'),
+        )
+      }
+      return routes.legacy.post(request, url, owner(request), { directToolCalls: true })
+    }
+    return sse(ctx, await routes.eras.post(request, owner(request), connectionOf(ctx)))
+  }
 
   // One guard for every route, before any route creates anything.
   const notOurs = (request: Request) =>
@@ -220,24 +239,12 @@ export function createHttpApp(routes: HttpRoutes) {
       // Streamable HTTP (2025-03-26 to 2025-11-25) on /mcp; a session_id query is the direct tool-call flow.
       .post(
         '/mcp',
-        // Destructured, not `ctx` whole: Elysia then builds only what the handler reads.
-        async ({ request, server, set }) => {
-          // Most POSTs carry no query: parse the URL only when there is one.
-          const url = request.url.includes('?') ? new URL(request.url) : undefined
-          if (url && (url.searchParams.has('session_id') || url.searchParams.has('sessionId'))) {
-            // Which flow a request takes must not depend on which of two session ids wins.
-            if (request.headers.has('mcp-session-id')) {
-              return transportErrorResponse(
-                badRequest('name the session in the Mcp-Session-Id header or the query, not both'),
-              )
-            }
-            return routes.legacy.post(request, url, owner(request), {
-              directToolCalls: true,
-            })
-          }
-          const ctx = { request, server, set }
-          return sse(ctx, await routes.eras.post(request, owner(request), connectionOf(ctx)))
-        },
+        // Destructured, not `ctx` whole: Elysia then builds only what the handler reads. A handler
+        // that reads `server` gets it as a getter defined on its context per request: only a
+        // plugin, whose parent app listens, needs it; our own listener is `app.server`.
+        routes.ownPathsOnly
+          ? ({ request, server, set }) => postMcp({ request, server, set })
+          : ({ request, set }) => postMcp({ request, server: null, set }),
         { parse: 'none' },
       )
       // GET and DELETE belong to 2025 sessions; without one they are a 2026 client's: 405.
