@@ -50,6 +50,48 @@ describe('2026-07-28 on POST /mcp', () => {
     })
   })
 
+  test('answers a body that is not JSON, too large or of another type as the 2025 era does', async () => {
+    await using server = startServer({ maxBodyBytes: 1000 })
+    const send = (body: string, type = 'application/json') =>
+      fetch(new URL('/mcp', server.url), {
+        method: 'POST',
+        headers: {
+          'content-type': type,
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': VERSION,
+          'mcp-method': 'tools/list',
+        },
+        body,
+      })
+    const answers: Array<{ status: number; body: { error?: unknown } }> = []
+    // One at a time: a refused body is not read, and its connection is not reused.
+    for (const [body, type] of [
+      ['{"jsonrpc":', undefined],
+      ['', undefined],
+      ['x'.repeat(2000), undefined],
+      ['{}', 'text/plain'],
+    ] as const) {
+      const response = await send(body, type)
+      answers.push({
+        status: response.status,
+        body: (await response.json()) as { error?: unknown },
+      })
+    }
+    expect(answers.map((a) => a.status)).toEqual([400, 400, 413, 415])
+    expect(answers.map((a) => a.body.error)).toEqual([
+      { code: -32700, message: expect.stringMatching(/^Parse error: body is not valid JSON \(/) },
+      { code: -32700, message: expect.stringMatching(/^Parse error: body is not valid JSON \(/) },
+      {
+        code: -32000,
+        message: 'Payload Too Large: the body exceeds the limit of 1000 bytes',
+      },
+      {
+        code: -32000,
+        message: "Unsupported Media Type: expected application/json, got 'text/plain'",
+      },
+    ])
+  })
+
   test('answers an Mcp-Name whose base64 is not UTF-8 with 400 and -32020, not U+FFFD', async () => {
     await using server = startServer()
     const params = { name: '\uFFFD', arguments: {} }

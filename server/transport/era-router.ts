@@ -1,6 +1,6 @@
 import { metaProtocolVersion } from '../protocol/request-meta.ts'
 import { isModernVersion, isSupportedVersion } from '../protocol/versions.ts'
-import { readBodyText } from './json-body.ts'
+import { readBodyJson, readBodyText } from './json-body.ts'
 import type { StatelessHttpTransport, StreamReply } from './stateless-http.ts'
 import type { ConnectionControl, SseReply, StreamableHttpTransport } from './streamable-http.ts'
 
@@ -53,6 +53,17 @@ export class EraRouter {
     connection: ConnectionControl,
   ): Promise<Response | SseReply | StreamReply> {
     const { streamable, stateless, maxBodyBytes } = this.options
+    // The header alone names a 2026 request (most of them): its body is read as JSON at once.
+    const header = request.headers.get('mcp-protocol-version')?.trim()
+    if (header && isModernVersion(header)) {
+      let value: unknown
+      try {
+        value = await readBodyJson(request, maxBodyBytes)
+      } catch (err) {
+        return stateless.reject(err)
+      }
+      return stateless.post(request, owner, { value }, connection)
+    }
     let body: string
     try {
       body = await readBodyText(request, maxBodyBytes)
@@ -60,7 +71,7 @@ export class EraRouter {
       return stateless.reject(err)
     }
     if (classifyPost(request.headers, body) === 'modern') {
-      return stateless.post(request, owner, body, connection)
+      return stateless.post(request, owner, { text: body }, connection)
     }
     return streamable.post(request, owner, connection, body)
   }

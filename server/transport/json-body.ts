@@ -1,3 +1,4 @@
+import { ProtocolError, parseError } from '../protocol/errors.ts'
 import { type JsonRpcMessage, parseJson, toJsonRpcMessage } from '../protocol/jsonrpc.ts'
 import {
   ClientGoneError,
@@ -35,7 +36,37 @@ export async function readBodyText(request: Request, maxBytes: number): Promise<
   }
 }
 
+/**
+ * A body as its JSON value, for a reader that needs no text: the same checks as `readBodyText`.
+ * A body of declared length is parsed by Bun straight from its bytes, without a string between
+ * (about 2 us a request less than `text()` and `JSON.parse`).
+ * @throws ProtocolError -32700 when it is not JSON; as `readBodyText` otherwise.
+ */
+export async function readBodyJson(request: Request, maxBytes: number): Promise<unknown> {
+  try {
+    if (checkedLength(request, maxBytes) === undefined) {
+      return parseJson(await readLimited(request, maxBytes))
+    }
+    return await request.json()
+  } catch (err) {
+    if (err instanceof SyntaxError) throw parseError(`body is not valid JSON (${err.message})`)
+    if (err instanceof TransportError || err instanceof ProtocolError || !request.signal.aborted) {
+      throw err
+    }
+    throw new ClientGoneError('request_body')
+  }
+}
+
 async function readCheckedBody(request: Request, maxBytes: number): Promise<string> {
+  if (checkedLength(request, maxBytes) === undefined) return readLimited(request, maxBytes)
+  return request.text()
+}
+
+/**
+ * Checks the content type and the declared length; that length, if the body declares one.
+ * @throws TransportError 415 (content type), 413 (size).
+ */
+function checkedLength(request: Request, maxBytes: number): number | undefined {
   const type = request.headers.get('content-type') ?? ''
   if (!JSON_TYPE.test(type)) {
     throw new TransportError(
@@ -46,8 +77,7 @@ async function readCheckedBody(request: Request, maxBytes: number): Promise<stri
   }
   const declared = Number(request.headers.get('content-length') ?? Number.NaN)
   if (declared > maxBytes) throw tooLarge(maxBytes)
-  if (Number.isFinite(declared)) return request.text()
-  return readLimited(request, maxBytes)
+  return Number.isFinite(declared) ? declared : undefined
 }
 
 /** Reads a body of unknown length (chunked), refusing it as soon as it passes the limit. */

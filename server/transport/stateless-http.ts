@@ -53,6 +53,9 @@ function jsonInit(status: number): ResponseInit {
   return init
 }
 
+/** A POST's body as the era router read it: its text, or its JSON value. */
+export type ModernBody = { text: string } | { value: unknown }
+
 /** An SSE answer of the 2026 era: the HTTP layer sets the SSE headers and streams the body. */
 export interface StreamReply {
   headers: Record<string, string>
@@ -100,11 +103,14 @@ const FRAME_OVERHEAD_BYTES = 32
 export class StatelessHttpTransport {
   constructor(private readonly options: StatelessHttpOptions) {}
 
-  /** One POST whose body the era router has read, from the principal `owner`. */
+  /**
+   * One POST whose body the era router has read, from the principal `owner`: as its text, or
+   * already parsed (`value`).
+   */
   async post(
     request: Request,
     owner: string,
-    text: string,
+    body: ModernBody,
     connection: ConnectionControl,
   ): Promise<Response | StreamReply> {
     let id: RequestId | null = null
@@ -113,7 +119,8 @@ export class StatelessHttpTransport {
       if (!accepts.json && !accepts.sse) {
         throw notAcceptable('application/json or text/event-stream')
       }
-      const value = parseJson(text)
+      const text = 'text' in body ? body.text : undefined
+      const value = text === undefined ? (body as { value: unknown }).value : parseJson(text)
       if (Array.isArray(value)) throw invalidRequest('2026-07-28 takes one message per POST')
       const message = toJsonRpcMessage(value)
       if (!('method' in message)) throw invalidRequest('a client must not send responses')
@@ -139,7 +146,10 @@ export class StatelessHttpTransport {
             owner,
             this.options.maxRequestStateBytes,
             // The parameters as they arrived: the body's text, read again only if needed.
-            () => (JSON.parse(text) as { params?: Record<string, unknown> }).params,
+            // Parsed by Bun from the bytes, they are copied now.
+            text === undefined
+              ? undefined
+              : () => (JSON.parse(text) as { params?: Record<string, unknown> }).params,
           )
         : undefined
       return await this.#answer(request, message, state, mode, connection, input)
