@@ -162,12 +162,13 @@ export class RoundTripInput implements InputChannel {
 /** Answers gathered by no earlier attempt (read only, shared). */
 const NO_RESPONSES: Record<string, unknown> = Object.freeze({})
 
-/** The parameters as they are now, for a digest taken later. */
+/** The parameters that define the request as they are now, for a digest taken later. */
 function copied(
   params: Record<string, unknown> | undefined,
 ): () => Record<string, unknown> | undefined {
-  const text = params === undefined ? undefined : JSON.stringify(params)
-  return () => (text === undefined ? undefined : JSON.parse(text))
+  // Without `_meta` (most of a request's parameters), which the digest leaves out anyway.
+  const text = JSON.stringify(salientParams(params))
+  return () => JSON.parse(text)
 }
 
 /** The parameters that define the request (not its round-trip fields). */
