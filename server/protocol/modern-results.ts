@@ -40,14 +40,15 @@ export function modernShaper(
     if (!('result' in message)) return message
     const result: Record<string, unknown> = { resultType: 'complete', ...message.result }
     const meta = result._meta
-    result._meta = {
-      ...(typeof meta === 'object' && meta !== null ? meta : {}),
-      [META.serverInfo]: serverInfo,
-    }
+    result._meta =
+      typeof meta === 'object' && meta !== null
+        ? { ...meta, [META.serverInfo]: serverInfo }
+        : { [META.serverInfo]: serverInfo }
     if (hint && result.resultType === 'complete') {
       result.ttlMs ??= hint.ttlMs
       result.cacheScope ??= hint.cacheScope
     }
-    return { ...message, result }
+    // Every result sluice sends has just these three members: no copy of the message.
+    return { jsonrpc: message.jsonrpc, id: message.id, result }
   }
 }
