@@ -57,13 +57,14 @@ export function checkModernRequest(
   if (message.method === 'tools/call' && typeof name === 'string') {
     checkParamHeaders(headers, checks.toolSchema(name), message.params?.arguments)
   }
-  return {
+  const state: PeerState = {
     protocolVersion: meta.protocolVersion,
     clientReady: true,
     clientInfo: meta.clientInfo,
     clientCapabilities: meta.clientCapabilities,
-    ...(meta.logLevel === undefined ? {} : { logLevel: meta.logLevel }),
   }
+  if (meta.logLevel !== undefined) state.logLevel = meta.logLevel
+  return state
 }
 
 /** HTTP status of a JSON-RPC error in the 2026 era: 404 for an unknown method, 400 for the rest. */
