@@ -71,6 +71,35 @@ describe('replies nobody reads', () => {
     expect(await readMetric(server.url, 'sluice_buffered_bytes')).toBe(0)
   }, 30_000)
 
+  test('a JSON reply whose client left during its call is counted as abandoned', async () => {
+    await using server = startServer()
+    const { sessionId } = await initialize(server.url)
+    const sleep = {
+      jsonrpc: '2.0',
+      id: 7,
+      method: 'tools/call',
+      params: { name: 'sleep', arguments: { seconds: 0.5 } },
+    }
+    const left = postUnread(server.url, sessionId, sleep, 'application/json')
+    await waitFor('the call to run', () => server.sessions.get(sessionId)?.calls.size === 1)
+    left.socket.destroy()
+    await left.closed
+    // The call runs on without its client; its reply, once there, has nobody to go to.
+    await waitFor(
+      'the reply to be counted',
+      async () => (await readMetric(server.url, 'sluice_replies_abandoned_total')) === 1,
+    )
+    expect(server.sessions.get(sessionId)?.calls.size).toBe(0)
+    // A reply that was read is not counted.
+    const read = await mcp(server.url, sessionId, {
+      method: 'POST',
+      body: JSON.stringify({ ...sleep, id: 8 }),
+      headers: { accept: 'application/json' },
+    })
+    expect(((await read.json()) as { id: number }).id).toBe(8)
+    expect(await readMetric(server.url, 'sluice_replies_abandoned_total')).toBe(1)
+  }, 15_000)
+
   test('an SSE reply stream whose reader stalls is evicted alone at the send deadline', async () => {
     await using server = startServer({
       sendDeadlineMs: 1000,

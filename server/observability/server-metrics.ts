@@ -69,7 +69,7 @@ export function createServerMetrics(): ServerMetrics {
     ),
     repliesAbandoned: registry.counter(
       'sluice_replies_abandoned_total',
-      'Replies sent as one JSON body whose connection ended before the body was taken (the send deadline cut it, or the client left).',
+      'Replies sent as one JSON body whose connection ended before the body was taken (the send deadline cut it, or the client left); a small reply answered at once counts as taken when handed to the socket.',
     ),
     clientAborts: registry.counter(
       'sluice_client_aborts_total',

@@ -42,11 +42,12 @@ export async function answerAsJson(
   reply: JsonReplyRequest,
   options: JsonReplyOptions,
 ): Promise<Response> {
-  const { request, session, stream, requestIds, batch, headers, connection } = reply
+  const { session, stream, requestIds, batch, headers, connection } = reply
   let answers: string[]
+  // Answers already there (synchronous handlers) are taken at once: no wait, no listener.
+  const watch = stream.ended ? undefined : new ClientWatch(session, stream)
   try {
-    // Answers already there (synchronous handlers) are taken at once: no wait, no listener.
-    answers = stream.ended ? takeAnswers(session, stream) : await waitForAnswers(reply)
+    answers = watch ? await waitForAnswers(reply, watch) : takeAnswers(session, stream)
   } finally {
     session.releaseStream(stream)
   }
@@ -58,6 +59,8 @@ export async function answerAsJson(
     options.registry.freed(bytes.byteLength)
   }
   if (bytes.byteLength > FRAME_SLICE_BYTES) {
+    // The paced body counts its own end, however the client leaves.
+    watch?.handedOver(undefined)
     return new Response(
       pacedBody(
         bytes,
@@ -71,11 +74,45 @@ export async function answerAsJson(
   // A small body goes whole: at most 64 KiB a connection, most of it in the kernel's socket
   // buffers. (Shortening the connection's idle timeout to the send deadline cut healthy keep-alive
   // requests, so Bun's own idle timeout ends a connection nobody reads.)
-  // A signal aborts once: the listener needs no `once` (an options object costs Bun as much as the
-  // listener itself, on every small reply).
-  if (request.signal.aborted) abandoned()
-  else request.signal.addEventListener('abort', abandoned)
+  // A reply that waited for its call keeps the listener it waited with: the client left during
+  // the call, or leaves while Bun still writes the body (Bun aborts the request's signal then).
+  // A reply answered at once is handed to the socket in the turn its request arrived, and costs
+  // no listener: the client could not leave before, and Bun holds what the socket did not take.
+  if (watch?.left) abandoned()
+  else watch?.handedOver(abandoned)
   return new Response(bytes, { headers: jsonHeaders })
+}
+
+/**
+ * The one abort listener of a reply that waits for its calls (an object, not a closure: Bun calls
+ * its `handleEvent`). While the calls run, the client leaving means nobody reads this reply (a drain
+ * need not wait for it); once the body is handed to Bun, it means the body was not taken whole.
+ */
+class ClientWatch {
+  /** The client left before the body was handed over. */
+  left = false
+  #afterHandover: (() => void) | undefined
+  #handedOver = false
+
+  constructor(
+    private readonly session: Session,
+    private readonly stream: EventStream,
+  ) {}
+
+  /** From now on, the client leaving calls `abandoned` (undefined: nothing to do). */
+  handedOver(abandoned: (() => void) | undefined): void {
+    this.#handedOver = true
+    this.#afterHandover = abandoned
+  }
+
+  handleEvent(): void {
+    if (this.#handedOver) {
+      this.#afterHandover?.()
+      return
+    }
+    this.left = true
+    this.session.setJsonReader(this.stream, false)
+  }
 }
 
 /** The responses on the stream, as sent (JSON text), once they are all there. */
@@ -87,14 +124,19 @@ function takeAnswers(session: Session, stream: EventStream): string[] {
   return answers
 }
 
-/** Waits for every response on the stream; the call runs on even if the client leaves. */
-async function waitForAnswers(reply: JsonReplyRequest): Promise<string[]> {
+/**
+ * Waits for every response on the stream; the call runs on even if the client leaves. The watch
+ * stays on the request's signal (a signal aborts once, and is dropped with its request).
+ */
+async function waitForAnswers(reply: JsonReplyRequest, watch: ClientWatch): Promise<string[]> {
   const { request, session, stream } = reply
   const answers: string[] = []
   // While the client is there, a drain waits for these calls; once it left, nobody can be answered.
-  const onLeave = () => session.setJsonReader(stream, false)
-  session.setJsonReader(stream, !request.signal.aborted)
-  request.signal.addEventListener('abort', onLeave, { once: true })
+  if (request.signal.aborted) watch.handleEvent()
+  else {
+    session.setJsonReader(stream, true)
+    request.signal.addEventListener('abort', watch)
+  }
   try {
     for (;;) {
       const next = session.take(stream) ?? (await session.wait(stream))
@@ -102,7 +144,6 @@ async function waitForAnswers(reply: JsonReplyRequest): Promise<string[]> {
       if (typeof next === 'object') answers.push(next.json)
     }
   } finally {
-    request.signal.removeEventListener('abort', onLeave)
     session.setJsonReader(stream, false)
   }
   return answers
