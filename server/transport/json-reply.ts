@@ -30,7 +30,11 @@ export interface JsonReplyRequest {
   connection: ConnectionControl
 }
 
+/** The extra headers of a reply that has none (most): the reply's own headers are then shared. */
+export const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
+
 const encoder = new TextEncoder()
+const JSON_HEADERS: Readonly<Record<string, string>> = { 'content-type': 'application/json' }
 
 /**
  * Waits for every response on the stream (the call runs on even if the client leaves) and
@@ -52,8 +56,14 @@ export async function answerAsJson(
     session.releaseStream(stream)
   }
   if (session.isClosed) throw sessionNotFound(session.id)
-  const bytes = encoder.encode(replyText(answers, requestIds, batch))
-  const jsonHeaders = { ...headers, 'content-type': 'application/json' }
+  const text = replyText(answers, requestIds, batch)
+  const jsonHeaders = headers === NO_HEADERS ? JSON_HEADERS : { ...headers, ...JSON_HEADERS }
+  // A UTF-16 unit is at most 3 bytes of UTF-8: a text this short is a small body, and goes as
+  // text (Bun encodes it as it writes, with no Uint8Array of ours).
+  if (text.length * 3 <= FRAME_SLICE_BYTES) {
+    return smallReply(text, jsonHeaders, watch, () => Buffer.byteLength(text), options)
+  }
+  const bytes = encoder.encode(text)
   const abandoned = () => {
     options.metrics.repliesAbandoned.inc()
     options.registry.freed(bytes.byteLength)
@@ -71,16 +81,34 @@ export async function answerAsJson(
       { headers: jsonHeaders },
     )
   }
-  // A small body goes whole: at most 64 KiB a connection, most of it in the kernel's socket
-  // buffers. (Shortening the connection's idle timeout to the send deadline cut healthy keep-alive
-  // requests, so Bun's own idle timeout ends a connection nobody reads.)
-  // A reply that waited for its call keeps the listener it waited with: the client left during
-  // the call, or leaves while Bun still writes the body (Bun aborts the request's signal then).
-  // A reply answered at once is handed to the socket in the turn its request arrived, and costs
-  // no listener: the client could not leave before, and Bun holds what the socket did not take.
-  if (watch?.left) abandoned()
-  else watch?.handedOver(abandoned)
-  return new Response(bytes, { headers: jsonHeaders })
+  return smallReply(bytes, jsonHeaders, watch, () => bytes.byteLength, options)
+}
+
+/**
+ * A small body goes whole: at most 64 KiB a connection, most of it in the kernel's socket
+ * buffers. (Shortening the connection's idle timeout to the send deadline cut healthy keep-alive
+ * requests, so Bun's own idle timeout ends a connection nobody reads.)
+ * A reply that waited for its call keeps the listener it waited with: the client left during the
+ * call, or leaves while Bun still writes the body (Bun aborts the request's signal then). A reply
+ * answered at once is handed to the socket in the turn its request arrived, and costs no
+ * listener: the client could not leave before, and Bun holds what the socket did not take.
+ */
+function smallReply(
+  body: string | Uint8Array,
+  headers: Record<string, string>,
+  watch: ClientWatch | undefined,
+  byteLength: () => number,
+  options: JsonReplyOptions,
+): Response {
+  if (watch) {
+    const abandoned = () => {
+      options.metrics.repliesAbandoned.inc()
+      options.registry.freed(byteLength())
+    }
+    if (watch.left) abandoned()
+    else watch.handedOver(abandoned)
+  }
+  return new Response(body, { headers })
 }
 
 /**

@@ -35,9 +35,11 @@ export function encodeMessageFrame(json: string): Uint8Array {
   return encoder.encode(messageFrameText(json))
 }
 
-/** The text of `encodeMessageFrame`. */
-export function messageFrameText(json: string): string {
-  return `event: message\ndata: ${json}\n\n`
+/** The text of `encodeMessageFrame`; with `id`, the event's `id:` line (serialized JSON, one line). */
+export function messageFrameText(json: string, id?: string): string {
+  return id === undefined
+    ? `event: message\ndata: ${json}\n\n`
+    : `event: message\nid: ${id}\ndata: ${json}\n\n`
 }
 
 /** The text of `OPEN_COMMENT_FRAME`. */

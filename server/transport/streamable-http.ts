@@ -17,12 +17,13 @@ import type { Session } from '../session/session.ts'
 import { isWellFormedSessionId } from '../session/session-id.ts'
 import { acceptOf, notAcceptable } from './accept.ts'
 import { readBodyText } from './json-body.ts'
-import { answerAsJson } from './json-reply.ts'
+import { answerAsJson, NO_HEADERS } from './json-reply.ts'
 import { rejectionResponse } from './rejection.ts'
 import { FRAME_SLICE_BYTES, streamSession } from './session-stream.ts'
 import {
   encodeSseEvent,
   frameLogger,
+  messageFrameText,
   OPEN_COMMENT_FRAME,
   OPEN_COMMENT_TEXT,
   SSE_HEADERS,
@@ -113,7 +114,7 @@ export class StreamableHttpTransport {
         for (const m of messages) this.options.dispatcher.dispatch(m, session)
         return new Response(null, { status: 202 })
       }
-      const headers: Record<string, string> = initialize ? { 'mcp-session-id': session.id } : {}
+      const headers = initialize ? { 'mcp-session-id': session.id } : NO_HEADERS
       const json = accepts.json && (this.options.preferJson || !accepts.sse)
       const stream = session.openResponseStream(
         requests.map((r) => r.id),
@@ -285,16 +286,15 @@ export class StreamableHttpTransport {
     onFrame?.(encoder.encode(priming))
     let text = priming
     for (let event = session.take(stream); event; event = session.take(stream)) {
-      const frame = sseEventText({
-        event: 'message',
-        id: `${stream.number}_${event.seq}`,
-        data: event.json,
-      })
+      const frame = messageFrameText(event.json, `${stream.number}_${event.seq}`)
       session.frameHandedOver(stream, 'message')
       onFrame?.(encoder.encode(frame))
       text += frame
     }
-    return new Response(encoder.encode(text), { headers: { ...SSE_HEADERS, ...headers } })
+    // The text itself is the body: Bun encodes it as it writes, with no Uint8Array of ours.
+    return new Response(text, {
+      headers: headers === NO_HEADERS ? SSE_HEADERS : { ...SSE_HEADERS, ...headers },
+    })
   }
 
   /**
