@@ -42,19 +42,45 @@ const JSON_HEADERS: Readonly<Record<string, string>> = { 'content-type': 'applic
  * request) the session sends to the standalone stream instead. A reply nobody takes is cut at the send
  * deadline and counted; a large one is held against the buffer budget until its reader took it.
  */
-export async function answerAsJson(
+export function answerAsJson(
   reply: JsonReplyRequest,
   options: JsonReplyOptions,
-): Promise<Response> {
-  const { session, stream, requestIds, batch, headers, connection } = reply
-  let answers: string[]
+): Response | Promise<Response> {
+  const { session, stream } = reply
+  if (!stream.ended) return waitAndAnswer(reply, options)
   // Answers already there (synchronous handlers) are taken at once: no wait, no listener.
-  const watch = stream.ended ? undefined : new ClientWatch(session, stream)
+  let answers: string[]
   try {
-    answers = watch ? await waitForAnswers(reply, watch) : takeAnswers(session, stream)
+    answers = takeAnswers(session, stream)
   } finally {
     session.releaseStream(stream)
   }
+  return jsonReply(reply, answers, undefined, options)
+}
+
+async function waitAndAnswer(
+  reply: JsonReplyRequest,
+  options: JsonReplyOptions,
+): Promise<Response> {
+  const { session, stream } = reply
+  const watch = new ClientWatch(session, stream)
+  let answers: string[]
+  try {
+    answers = await waitForAnswers(reply, watch)
+  } finally {
+    session.releaseStream(stream)
+  }
+  return jsonReply(reply, answers, watch, options)
+}
+
+/** The reply's body, once its answers are all there; `watch` when it waited for them. */
+function jsonReply(
+  reply: JsonReplyRequest,
+  answers: string[],
+  watch: ClientWatch | undefined,
+  options: JsonReplyOptions,
+): Response {
+  const { session, requestIds, batch, headers, connection } = reply
   if (session.isClosed) throw sessionNotFound(session.id)
   const text = replyText(answers, requestIds, batch)
   const jsonHeaders = headers === NO_HEADERS ? JSON_HEADERS : { ...headers, ...JSON_HEADERS }

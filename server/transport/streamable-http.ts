@@ -65,6 +65,9 @@ export interface SseReply {
   session: Session
 }
 
+/** Which response types a POST's client accepts. */
+type Accepted = ReturnType<typeof acceptOf>
+
 /** Sessions that send no MCP-Protocol-Version are 2025-03-26 clients (the spec's default). */
 const DEFAULT_HEADER_VERSION = '2025-03-26'
 const EVENT_ID = /^(\d+)_(\d+)$/
@@ -80,19 +83,41 @@ const encodeStreamEvent = (event: StreamEvent, stream: EventStream): Uint8Array 
 export class StreamableHttpTransport {
   constructor(private readonly options: StreamableHttpOptions) {}
 
-  /** POST: one message or a batch. Requests are answered as JSON or as an SSE stream. */
-  async post(
+  /**
+   * POST: one message or a batch. Requests are answered as JSON or as an SSE stream. A POST whose
+   * body was read already and whose answers are there at once is answered without an await.
+   */
+  post(
     request: Request,
     owner: string,
     connection: ConnectionControl,
     /** The body, when the era router has read it already. */
     bodyText?: string,
-  ): Promise<Response | SseReply> {
+  ): Response | SseReply | Promise<Response | SseReply> {
+    let accepts: Accepted
     try {
-      const accepts = acceptOf(request)
+      accepts = acceptOf(request)
       if (!accepts.json && !accepts.sse)
         throw notAcceptable('application/json or text/event-stream')
-      const { messages, batch } = await this.#readMessages(request, bodyText)
+    } catch (err) {
+      return this.#reject(err)
+    }
+    if (bodyText !== undefined) return this.#answer(request, owner, connection, accepts, bodyText)
+    return readBodyText(request, this.options.maxBodyBytes).then(
+      (text) => this.#answer(request, owner, connection, accepts, text),
+      (err: unknown) => this.#reject(err),
+    )
+  }
+
+  #answer(
+    request: Request,
+    owner: string,
+    connection: ConnectionControl,
+    accepts: Accepted,
+    bodyText: string,
+  ): Response | SseReply | Promise<Response | SseReply> {
+    try {
+      const { messages, batch } = this.#parseMessages(bodyText)
       const first = messages[0]
       const initialize = !batch && first && isRequest(first) && first.method === 'initialize'
       // A bad initialize is answered before a session exists, so it holds no slot.
@@ -116,18 +141,16 @@ export class StreamableHttpTransport {
       }
       const headers = initialize ? { 'mcp-session-id': session.id } : NO_HEADERS
       const json = accepts.json && (this.options.preferJson || !accepts.sse)
-      const stream = session.openResponseStream(
-        requests.map((r) => r.id),
-        !json,
-      )
+      const requestIds = requests.map((r) => r.id)
+      const stream = session.openResponseStream(requestIds, !json)
       for (const m of messages) this.options.dispatcher.dispatch(m, session)
       if (initialize && session.state.protocolVersion) this.options.registry.initialized(session)
       if (json) {
-        const requestIds = requests.map((r) => r.id)
-        return await answerAsJson(
+        const answer = answerAsJson(
           { request, session, stream, requestIds, batch, headers, connection },
           this.options,
         )
+        return answer instanceof Response ? answer : answer.catch((err) => this.#reject(err))
       }
       return (
         this.#wholeReply(session, stream, headers) ??
@@ -190,11 +213,7 @@ export class StreamableHttpTransport {
     }
   }
 
-  async #readMessages(
-    request: Request,
-    bodyText: string | undefined,
-  ): Promise<{ messages: JsonRpcMessage[]; batch: boolean }> {
-    const text = bodyText ?? (await readBodyText(request, this.options.maxBodyBytes))
+  #parseMessages(text: string): { messages: JsonRpcMessage[]; batch: boolean } {
     const value = parseJson(text)
     if (!Array.isArray(value)) return { messages: [toJsonRpcMessage(value)], batch: false }
     if (value.length === 0) throw TransportError.fromProtocol(invalidRequest('an empty batch'))
@@ -253,11 +272,15 @@ export class StreamableHttpTransport {
   #findSession(request: Request, owner: string): Session {
     const id = request.headers.get('mcp-session-id')
     if (id === null) throw badRequest('Mcp-Session-Id header is required after initialize')
-    if (!isWellFormedSessionId(id)) throw badRequest('malformed Mcp-Session-Id')
+    // Only well-formed ids are given out: a session found needs no pattern test, a miss gets one.
     const session = this.options.registry.get(id, owner)
-    if (!session || session.isClosed) throw sessionNotFound(id)
+    if (!session || session.isClosed) {
+      if (!isWellFormedSessionId(id)) throw badRequest('malformed Mcp-Session-Id')
+      throw sessionNotFound(id)
+    }
     const version = request.headers.get('mcp-protocol-version') ?? DEFAULT_HEADER_VERSION
-    if (!isSupportedVersion(version)) {
+    // The version the session agreed on is one sluice speaks: no list to search.
+    if (version !== session.state.protocolVersion && !isSupportedVersion(version)) {
       throw badRequest(`unsupported MCP-Protocol-Version ${version}`)
     }
     return session
