@@ -35,6 +35,8 @@ export const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
 
 const encoder = new TextEncoder()
 const JSON_HEADERS: Readonly<Record<string, string>> = { 'content-type': 'application/json' }
+/** The init of a reply with only the content type, made once (Bun copies a `Headers` fastest). */
+const JSON_RESPONSE_INIT: ResponseInit = { headers: new Headers(JSON_HEADERS) }
 
 /**
  * Waits for every response on the stream (the call runs on even if the client leaves) and
@@ -83,11 +85,12 @@ function jsonReply(
   const { session, requestIds, batch, headers, connection } = reply
   if (session.isClosed) throw sessionNotFound(session.id)
   const text = replyText(answers, requestIds, batch)
-  const jsonHeaders = headers === NO_HEADERS ? JSON_HEADERS : { ...headers, ...JSON_HEADERS }
+  const init =
+    headers === NO_HEADERS ? JSON_RESPONSE_INIT : { headers: { ...headers, ...JSON_HEADERS } }
   // A UTF-16 unit is at most 3 bytes of UTF-8: a text this short is a small body, and goes as
   // text (Bun encodes it as it writes, with no Uint8Array of ours).
   if (text.length * 3 <= FRAME_SLICE_BYTES) {
-    return smallReply(text, jsonHeaders, watch, () => Buffer.byteLength(text), options)
+    return smallReply(text, init, watch, () => Buffer.byteLength(text), options)
   }
   const bytes = encoder.encode(text)
   const abandoned = () => {
@@ -104,10 +107,10 @@ function jsonReply(
         { onDeadline: () => connection.drop(), abandoned },
         options.sendDeadlineMs,
       ),
-      { headers: jsonHeaders },
+      init,
     )
   }
-  return smallReply(bytes, jsonHeaders, watch, () => bytes.byteLength, options)
+  return smallReply(bytes, init, watch, () => bytes.byteLength, options)
 }
 
 /**
@@ -121,7 +124,7 @@ function jsonReply(
  */
 function smallReply(
   body: string | Uint8Array,
-  headers: Record<string, string>,
+  init: ResponseInit,
   watch: ClientWatch | undefined,
   byteLength: () => number,
   options: JsonReplyOptions,
@@ -134,7 +137,7 @@ function smallReply(
     if (watch.left) abandoned()
     else watch.handedOver(abandoned)
   }
-  return new Response(body, { headers })
+  return new Response(body, init)
 }
 
 /**

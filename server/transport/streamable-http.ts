@@ -27,6 +27,7 @@ import {
   OPEN_COMMENT_FRAME,
   OPEN_COMMENT_TEXT,
   SSE_HEADERS,
+  SSE_RESPONSE_INIT,
   sseEventText,
 } from './sse-frame.ts'
 import {
@@ -315,9 +316,10 @@ export class StreamableHttpTransport {
       text += frame
     }
     // The text itself is the body: Bun encodes it as it writes, with no Uint8Array of ours.
-    return new Response(text, {
-      headers: headers === NO_HEADERS ? SSE_HEADERS : { ...SSE_HEADERS, ...headers },
-    })
+    return new Response(
+      text,
+      headers === NO_HEADERS ? SSE_RESPONSE_INIT : { headers: { ...SSE_HEADERS, ...headers } },
+    )
   }
 
   /**
