@@ -92,6 +92,45 @@ describe('2026-07-28 on POST /mcp', () => {
     ])
   })
 
+  test('refuses an Accept of neither type with 406 before it reads the body as JSON', async () => {
+    await using server = startServer()
+    const send = (body: string, version?: string) =>
+      fetch(new URL('/mcp', server.url), {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'text/html',
+          ...(version ? { 'mcp-protocol-version': version, 'mcp-method': 'tools/list' } : {}),
+        },
+        body,
+      })
+    const wellFormed = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/list',
+      params: { _meta: META },
+    })
+    const answers: Array<{ status: number; error: unknown }> = []
+    // The header names 2026 or the body does: a body that is not JSON is refused as a good one is.
+    for (const [body, version] of [
+      [wellFormed, VERSION],
+      ['{"jsonrpc":', VERSION],
+      ['{"jsonrpc":', undefined],
+    ] as const) {
+      const response = await send(body, version)
+      const { error } = (await response.json()) as { error: unknown }
+      answers.push({ status: response.status, error })
+    }
+    const refused = {
+      status: 406,
+      error: {
+        code: -32000,
+        message: 'Not Acceptable: the client must accept application/json or text/event-stream',
+      },
+    }
+    expect(answers).toEqual([refused, refused, refused])
+  })
+
   test('answers an Mcp-Name whose base64 is not UTF-8 with 400 and -32020, not U+FFFD', async () => {
     await using server = startServer()
     const params = { name: '\uFFFD', arguments: {} }

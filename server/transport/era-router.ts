@@ -1,3 +1,4 @@
+import { ErrorCode, ProtocolError } from '../protocol/errors.ts'
 import { metaProtocolVersion } from '../protocol/request-meta.ts'
 import { isModernVersion, isSupportedVersion } from '../protocol/versions.ts'
 import { readBodyJson, readBodyText } from './json-body.ts'
@@ -60,6 +61,10 @@ export class EraRouter {
       try {
         value = await readBodyJson(request, maxBodyBytes)
       } catch (err) {
+        // A body that is not JSON is refused where its text would be: after the Accept check.
+        if (err instanceof ProtocolError && err.code === ErrorCode.ParseError) {
+          return stateless.post(request, owner, { notJson: err }, connection)
+        }
         return stateless.reject(err)
       }
       return stateless.post(request, owner, { value }, connection)

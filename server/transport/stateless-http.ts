@@ -53,8 +53,8 @@ function jsonInit(status: number): ResponseInit {
   return init
 }
 
-/** A POST's body as the era router read it: its text, or its JSON value. */
-export type ModernBody = { text: string } | { value: unknown }
+/** A POST's body as the era router read it: its text, its JSON value, or why it is not JSON. */
+export type ModernBody = { text: string } | { value: unknown } | { notJson: ProtocolError }
 
 /** An SSE answer of the 2026 era: the HTTP layer sets the SSE headers and streams the body. */
 export interface StreamReply {
@@ -119,6 +119,7 @@ export class StatelessHttpTransport {
       if (!accepts.json && !accepts.sse) {
         throw notAcceptable('application/json or text/event-stream')
       }
+      if ('notJson' in body) throw body.notJson
       const text = 'text' in body ? body.text : undefined
       const value = text === undefined ? (body as { value: unknown }).value : parseJson(text)
       if (Array.isArray(value)) throw invalidRequest('2026-07-28 takes one message per POST')
