@@ -62,7 +62,7 @@ describe('idle sessions and the timer wheel', () => {
     expect(timerWheel.size).toBe(before)
   })
 
-  test('the reply to initialize, sent as one SSE body, is not kept: the idle session holds its standalone stream only', async () => {
+  test('the reply to initialize, sent as one SSE body, can be resumed until the next request of its session, then is not kept', async () => {
     await using server = startServer()
     const { response, sessionId } = await initialize(server.url, '2025-11-25', {
       accept: ACCEPT_BOTH,
@@ -73,13 +73,32 @@ describe('idle sessions and the timer wheel', () => {
     expect(answer?.id).toBe('1_1')
     expect(JSON.parse(answer?.data ?? '').result.protocolVersion).toBe('2025-11-25')
     const session = server.sessions.get(sessionId)
-    expect(session?.streamCount).toBe(1)
-    expect(server.sessions.budget.usedBytes).toBe(0)
+    // A client whose connection broke after the priming event resumes the reply with its id
+    // (the session id came in the response's headers).
     const resumed = await mcp(server.url, sessionId, {
       method: 'GET',
       headers: { accept: 'text/event-stream', 'last-event-id': '1_0' },
     })
-    expect(resumed.status).toBe(404)
+    expect(resumed.status).toBe(200)
+    const again = new SseReader(resumed)
+    const replayed = await again.nextEvent()
+    expect(replayed?.id).toBe('1_1')
+    expect(JSON.parse(replayed?.data ?? '').result.protocolVersion).toBe('2025-11-25')
+    expect(await again.nextEvent()).toBeUndefined()
+    // The client goes on: its next request releases the reply, and the idle session holds its
+    // standalone stream only.
+    const initialized = await mcp(server.url, sessionId, {
+      method: 'POST',
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    })
+    expect(initialized.status).toBe(202)
+    await waitFor('the resumed reader to go', () => session?.streamCount === 1)
+    expect(server.sessions.budget.usedBytes).toBe(0)
+    const late = await mcp(server.url, sessionId, {
+      method: 'GET',
+      headers: { accept: 'text/event-stream', 'last-event-id': '1_0' },
+    })
+    expect(late.status).toBe(404)
     // Other replies are kept for replay as before, numbered on from the initialize reply.
     const ping = await mcp(server.url, sessionId, {
       method: 'POST',

@@ -16,8 +16,9 @@ export class SessionStream extends EventStream {
   /** A JSON reply is being built from it for a client that is still there. */
   jsonReader = false
   /**
-   * It answers the session's initialize: handed over whole, it is released at once, not kept for
-   * replay (a client that did not get that body has no session id to resume it with).
+   * It answers the session's initialize: handed over whole, it is kept for a resumption (a client
+   * whose connection broke may resume it with `Last-Event-ID`, the session id being in the
+   * response's headers) until the session's next request, then released.
    */
   answersInitialize = false
 }

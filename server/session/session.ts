@@ -88,6 +88,8 @@ export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
   #responses: ResponseStreams | undefined
   /** The number the next response stream gets (the standalone stream is 0). */
   #nextStreamNumber = 1
+  /** The reply to initialize once handed over whole, until the session's next request. */
+  #initializeReply: SessionStream | undefined
   /** Streams with a reader attached. */
   #readers = 0
   /** Made when someone first asks for `signal`: most sessions are never asked. */
@@ -304,9 +306,18 @@ export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
     return number === STANDALONE_STREAM ? this.standalone : this.#responses?.get(number)
   }
 
-  /** Any request from the client counts as activity for the idle TTL (a time, not a timer). */
+  /**
+   * Any request from the client counts as activity for the idle TTL (a time, not a timer). A
+   * client that sends another request got its initialize reply: that reply is released then,
+   * unless it is being read again right now.
+   */
   touch(): void {
     this.#lastActiveAt = performance.now()
+    const reply = this.#initializeReply
+    if (reply) {
+      this.#initializeReply = undefined
+      if (!reply.reader) this.releaseStream(reply)
+    }
   }
 
   /**
@@ -347,10 +358,11 @@ export class Session implements McpPeer, StreamLedger, WheelEntry, ReaderOwner {
   /** The next event of `stream` without waiting, if any. */
   take(stream: EventStream): StreamEvent | undefined {
     const event = stream.take()
-    // The reply to initialize, handed over whole (no reader): nothing of it is kept.
+    // The reply to initialize, handed over whole (no reader): kept for a resumption only until
+    // the session's next request (`touch`).
     const own = stream as SessionStream
     if (own.answersInitialize && own.resumable && own.finished && !own.reader) {
-      this.releaseStream(own)
+      this.#initializeReply = own
     }
     return event
   }
