@@ -273,6 +273,34 @@ describe('what a session was announced at initialize', () => {
   }
 })
 
+describe('what sessions share from their initialize', () => {
+  test('a handler cannot change the capabilities another session declared alike', async () => {
+    await using server = startServer()
+    server.tool(
+      'declared',
+      { description: 'Tries to widen what its client declared.', input: Type.Object({}) },
+      (_a, ctx) => {
+        let widened = 'widened'
+        try {
+          ;(ctx.clientCapabilities as Record<string, unknown>).experimental = { widened: {} }
+        } catch {
+          widened = 'refused'
+        }
+        return `${widened} ${JSON.stringify(ctx.clientCapabilities)}`
+      },
+    )
+    const capabilities = { roots: { listChanged: true } }
+    await using first = await connect(server.url, 'streamable', capabilities)
+    await using second = await connect(server.url, 'streamable', capabilities)
+    const text = async (c: typeof first) => {
+      const result = await c.client.callTool({ name: 'declared', arguments: {} })
+      return (result.content as { text: string }[])[0]?.text
+    }
+    expect(await text(first)).toBe('refused {"roots":{"listChanged":true}}')
+    expect(await text(second)).toBe('refused {"roots":{"listChanged":true}}')
+  })
+})
+
 describe('prompt arguments on the wire', () => {
   test('refuses unknown arguments and non-string values with -32602 naming them', async () => {
     await using server = startFeatureServer()

@@ -331,21 +331,21 @@ export class Dispatcher {
       for (const feature of features) same &&= last.features.has(feature)
       if (same) return last
     }
-    this.#lastAnnounced = { json, capabilities, features }
+    this.#lastAnnounced = { json, capabilities: deepFreeze(capabilities), features }
     return this.#lastAnnounced
   }
 
   #sharedClientInfo(info: { name: string; version: string }): { name: string; version: string } {
     const last = this.#lastClientInfo
     if (last?.name === info.name && last.version === info.version) return last
-    this.#lastClientInfo = info
+    this.#lastClientInfo = deepFreeze(info)
     return info
   }
 
   #sharedDeclared(capabilities: Record<string, unknown>): Record<string, unknown> {
     const json = JSON.stringify(capabilities)
     if (this.#lastDeclared?.json === json) return this.#lastDeclared.capabilities
-    this.#lastDeclared = { json, capabilities }
+    this.#lastDeclared = { json, capabilities: deepFreeze(capabilities) }
     return capabilities
   }
 }
@@ -380,4 +380,16 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** Whether a handler answered later (a promise, or any thenable) rather than at once. */
 export function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function'
+}
+
+/**
+ * Freezes `value` and everything in it: an object shared by every session that initialized
+ * alike must not be changed through one of them.
+ */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const inner of Object.values(value)) deepFreeze(inner)
+  }
+  return value
 }
