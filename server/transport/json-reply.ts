@@ -4,7 +4,7 @@ import type { EventStream } from '../session/event-stream.ts'
 import type { SessionRegistry } from '../session/registry.ts'
 import type { Session } from '../session/session.ts'
 import { pacedBody } from './paced-body.ts'
-import { FRAME_SLICE_BYTES } from './session-stream.ts'
+import { FRAME_SLICE_BYTES, fitsOneSlice } from './session-stream.ts'
 import type { ConnectionControl } from './streamable-http.ts'
 import { sessionNotFound } from './transport-error.ts'
 
@@ -35,8 +35,21 @@ export const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
 
 const encoder = new TextEncoder()
 const JSON_HEADERS: Readonly<Record<string, string>> = { 'content-type': 'application/json' }
-/** The init of a reply with only the content type, made once (Bun copies a `Headers` fastest). */
-const JSON_RESPONSE_INIT: ResponseInit = { headers: new Headers(JSON_HEADERS) }
+
+/**
+ * The init of a JSON response with only the content type, by status: made once each, its headers
+ * a `Headers`, which Bun copies into a response faster than it reads a plain object.
+ */
+const JSON_INITS = new Map<number, ResponseInit>()
+export function jsonResponseInit(status: number): ResponseInit {
+  let init = JSON_INITS.get(status)
+  if (!init) {
+    init = { status, headers: new Headers(JSON_HEADERS) }
+    JSON_INITS.set(status, init)
+  }
+  return init
+}
+const JSON_RESPONSE_INIT = jsonResponseInit(200)
 
 /**
  * Waits for every response on the stream (the call runs on even if the client leaves) and
@@ -87,9 +100,7 @@ function jsonReply(
   const text = replyText(answers, requestIds, batch)
   const init =
     headers === NO_HEADERS ? JSON_RESPONSE_INIT : { headers: { ...headers, ...JSON_HEADERS } }
-  // A UTF-16 unit is at most 3 bytes of UTF-8: a text this short is a small body, and goes as
-  // text (Bun encodes it as it writes, with no Uint8Array of ours).
-  if (text.length * 3 <= FRAME_SLICE_BYTES) {
+  if (fitsOneSlice(text)) {
     return smallReply(text, init, watch, () => Buffer.byteLength(text), options)
   }
   const bytes = encoder.encode(text)

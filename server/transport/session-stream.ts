@@ -36,6 +36,14 @@ export interface StreamSessionOptions {
  */
 export const FRAME_SLICE_BYTES = 64 * 1024
 
+/**
+ * Whether `text` fits one frame slice whatever its characters (a UTF-16 unit is at most 3 bytes of
+ * UTF-8): such a body goes to Bun as the string itself, which it encodes as it writes.
+ */
+export function fitsOneSlice(text: string): boolean {
+  return text.length * 3 <= FRAME_SLICE_BYTES
+}
+
 /** Where the shared `return` of every stream generator finds its stream. */
 const HELD: unique symbol = Symbol('held stream')
 

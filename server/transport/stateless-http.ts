@@ -16,10 +16,11 @@ import { ROUND_TRIP_METHODS, RoundTripInput } from '../protocol/round-trip.ts'
 import type { RequestPeer } from '../session/request-peer.ts'
 import type { RequestRegistry } from '../session/request-registry.ts'
 import { acceptOf, notAcceptable } from './accept.ts'
+import { jsonResponseInit } from './json-reply.ts'
 import { checkModernRequest, statusOfAnswer, statusOfError } from './modern-request.ts'
 import { pacedBody } from './paced-body.ts'
 import { rejectionResponse } from './rejection.ts'
-import { FRAME_SLICE_BYTES, streamSession } from './session-stream.ts'
+import { FRAME_SLICE_BYTES, fitsOneSlice, streamSession } from './session-stream.ts'
 import {
   encodeMessageFrame,
   frameLogger,
@@ -38,20 +39,6 @@ import {
 
 /** How a 2026 request is answered: JSON unless the handler emits a related message first (auto). */
 export type ResponseMode = 'auto' | 'json' | 'sse'
-
-/**
- * The init of a JSON answer, by status (200, 400, 404): made once, its headers a `Headers`, which
- * Bun copies into a response faster than a plain object.
- */
-const JSON_INITS = new Map<number, ResponseInit>()
-function jsonInit(status: number): ResponseInit {
-  let init = JSON_INITS.get(status)
-  if (!init) {
-    init = { status, headers: new Headers({ 'content-type': 'application/json' }) }
-    JSON_INITS.set(status, init)
-  }
-  return init
-}
 
 /** A POST's body as the era router read it: its text, its JSON value, or why it is not JSON. */
 export type ModernBody = { text: string } | { value: unknown } | { notJson: ProtocolError }
@@ -232,12 +219,11 @@ export class StatelessHttpTransport {
       if (request.signal.aborted) return clientGoneResponse()
       throw serviceUnavailable(`Service Unavailable: the request ended unanswered (${reason})`)
     }
-    // A small answer (within a frame slice whatever its characters: 3 UTF-8 bytes at most for
-    // each UTF-16 unit) goes as the string itself, with an init made once per status.
+    // A small answer goes as the string itself, with an init made once per status.
     // No shorter idle timeout for the connection: on keep-alive connections reused back to back it
     // cut healthy requests (ECONNRESET under the load tester).
     const status = statusOfAnswer(answer)
-    if (answer.length * 3 <= FRAME_SLICE_BYTES) return new Response(answer, jsonInit(status))
+    if (fitsOneSlice(answer)) return new Response(answer, jsonResponseInit(status))
     // A large answer leaves paced and charged, cut at the send deadline if nobody takes it.
     const bytes = encoder.encode(answer)
     if (bytes.byteLength > FRAME_SLICE_BYTES) {
@@ -249,11 +235,11 @@ export class StatelessHttpTransport {
           { onDeadline: () => connection.drop(), abandoned },
           this.options.sendDeadlineMs,
         ),
-        jsonInit(status),
+        jsonResponseInit(status),
       )
     }
     // The body is bounded by the stream's byte bound before it is handed to Bun.
-    return new Response(bytes, jsonInit(status))
+    return new Response(bytes, jsonResponseInit(status))
   }
 
   /**

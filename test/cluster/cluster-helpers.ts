@@ -43,33 +43,37 @@ export function fetchVia(target: URL): typeof fetch {
 }
 
 /** A `bun server/main.ts` child in the cluster; resolves once it logged its listening URL. */
-export async function spawnInstance(redisUrl: string, ttlMs: number, args: string[] = []) {
-  const child = Bun.spawn(
-    [
-      process.execPath,
-      'server/main.ts',
-      '--port',
-      '0',
-      '--redis-url',
-      redisUrl,
-      '--instance-ttl-ms',
-      String(ttlMs),
-      ...args,
-    ],
-    { stdout: 'pipe', stderr: 'ignore' },
-  )
+export function spawnInstance(redisUrl: string, ttlMs: number, args: string[] = []) {
+  return spawnSluice(['--redis-url', redisUrl, '--instance-ttl-ms', String(ttlMs), ...args])
+}
+
+/**
+ * A `bun server/main.ts --port 0` child with `args`; resolves once it logged its listening URL,
+ * with the events it logged until then, in order.
+ */
+export async function spawnSluice(args: string[]) {
+  const child = Bun.spawn([process.execPath, 'server/main.ts', '--port', '0', ...args], {
+    stdout: 'pipe',
+    stderr: 'ignore',
+  })
   const reader = child.stdout.getReader()
   const decoder = new TextDecoder()
+  const events: string[] = []
   let text = ''
   for (;;) {
     const { done, value } = await reader.read()
     if (done) throw new Error(`sluice exited before listening: ${text}`)
     text += decoder.decode(value, { stream: true })
-    const line = text.split('\n').find((l) => l.includes('"listening"'))
-    if (line) {
-      reader.releaseLock()
-      void child.stdout.pipeTo(new WritableStream())
-      return { child, url: new URL(JSON.parse(line).url as string) }
+    const lines = text.split('\n')
+    text = lines.pop() ?? ''
+    for (const line of lines) {
+      const entry = JSON.parse(line) as { event: string; url?: string }
+      events.push(entry.event)
+      if (entry.event === 'listening') {
+        reader.releaseLock()
+        void child.stdout.pipeTo(new WritableStream())
+        return { child, url: new URL(entry.url as string), events }
+      }
     }
   }
 }

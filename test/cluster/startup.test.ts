@@ -1,38 +1,15 @@
 import { describe, expect, test } from 'bun:test'
+import { spawnSluice } from './cluster-helpers.ts'
 import { freePort, startRedis } from './redis-server.ts'
 
-/** Runs `bun server/main.ts` with `args` and collects its log lines until `listening`. */
-async function linesUntilListening(
-  args: string[],
-): Promise<{ events: string[]; url: URL; stop: () => Promise<void> }> {
-  const child = Bun.spawn([process.execPath, 'server/main.ts', '--port', '0', ...args], {
-    stdout: 'pipe',
-    stderr: 'ignore',
-  })
-  const reader = child.stdout.getReader()
-  const decoder = new TextDecoder()
-  const events: string[] = []
-  let text = ''
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) throw new Error(`sluice exited before listening: ${text}`)
-    text += decoder.decode(value, { stream: true })
-    const lines = text.split('\n')
-    text = lines.pop() ?? ''
-    for (const line of lines) {
-      const entry = JSON.parse(line) as { event: string; url?: string }
-      events.push(entry.event)
-      if (entry.event === 'listening') {
-        reader.releaseLock()
-        void child.stdout.pipeTo(new WritableStream())
-        const stop = async () => {
-          child.kill('SIGTERM')
-          await child.exited
-        }
-        return { events, url: new URL(entry.url as string), stop }
-      }
-    }
+/** sluice with `args`, its events until `listening`, and a way to stop it. */
+async function linesUntilListening(args: string[]) {
+  const { child, url, events } = await spawnSluice(args)
+  const stop = async () => {
+    child.kill('SIGTERM')
+    await child.exited
   }
+  return { events, url, stop }
 }
 
 describe('a lone instance with --redis-url', () => {
